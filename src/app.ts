@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { sendNodeResponse } from '@whatwg-node/server';
+import type { Datasources } from './datasources/index.js';
+import { clientIpOf } from './domain/client-ip.js';
+import { requestScope } from './request-scope.js';
+import { applyCommonHeaders, applyCors, BODY_LIMIT, BodyTooLargeError, readBody, requestIdOf, sendError, sendJson } from './rest/http.js';
+import { healthRoutes } from './rest/health.js';
+import { createRestRouter } from './rest/router.js';
+import { createDixieWs, type DixieWs } from './ws.js';
+import { createDixieYoga, type DixieYoga } from './yoga.js';
+
+export interface DixieApp {
+  server: Server;
+  yoga: DixieYoga;
+  ws: DixieWs;
+  /** /readyz answers 200 only while ready. */
+  setReady(ready: boolean): void;
+  /**
+   * Answers /readyz with 503 for `readinessDelayMs` (so the load balancer stops routing here), then
+   * stops accepting, closes WebSockets with 1001 and lets in-flight requests finish within `graceMs`.
+   */
+  close(graceMs: number, readinessDelayMs?: number): Promise<void>;
+}
+
+/** Mounts /graphql (HTTP, WebSocket, SSE), /api and the probes on one Node server; does not listen. */
+export function buildApp(ds: Datasources): DixieApp {
+  const { config, logger } = ds;
+  const yoga = createDixieYoga(ds);
+  const ws = createDixieWs(yoga, ds);
+  const rest = createRestRouter([...healthRoutes({ health: ds.health, governors: ds.governors, adminKey: config.adminKey })]);
+  let ready = false;
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string, clientIp: string): Promise<void> {
+    let body: Buffer | undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
+      try {
+        body = await readBody(req);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) {
+          res.setHeader('Connection', 'close');
+          return sendJson(res, 413, { errors: [{ message: `Body exceeds ${BODY_LIMIT} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] });
+        }
+        return sendJson(res, 400, { errors: [{ message: 'Could not read the request body' }] });
+      }
+    }
+    // The body is already read (and bounded): hand yoga the bytes instead of the consumed stream.
+    const nodeRequest = body && body.length > 0 ? { raw: req, method: req.method, headers: req.headers, url: req.url, body } : req;
+    const response = await yoga.handleNodeRequestAndResponse(nodeRequest as IncomingMessage, res, { requestId, clientIp });
+    await sendNodeResponse(response, res, req, true);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = requestIdOf(req);
+    const clientIp = clientIpOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustProxyHops);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    applyCommonHeaders(res, requestId);
+    if (applyCors(req, res, config.corsOrigins)) return;
+    if (path === '/graphql') return graphql(req, res, requestId, clientIp);
+    if (path === '/livez') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
+    if (path === '/api' || path.startsWith('/api/')) return rest.handle(req, res, { requestId, clientIp, logger, path });
+    req.resume();
+    sendError(res, 404, 'not_found', 'Route not found');
+  }
+
+  const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) idle?.();
+    });
+    const requestId = requestIdOf(req);
+    req.headers['x-request-id'] = requestId;
+    requestScope.run({ requestId }, () => {
+      handle(req, res).catch((err: unknown) => {
+        logger.error({ event: 'request_failed', err: err instanceof Error ? err.message : String(err) }, 'request failed');
+        if (!res.headersSent) sendError(res, 500, 'internal_error', 'Unexpected error');
+        else res.destroy();
+      });
+    });
+  });
+  // Longer than the ALB idle timeout (60 s) so the ALB, not Dixie, closes idle keep-alive sockets.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/graphql' || !ready) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    ws.handleUpgrade(req, socket, head);
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    yoga,
+    ws,
+    setReady: (r) => {
+      ready = r;
+    },
+    close(graceMs, readinessDelayMs = 0) {
+      closing ??= (async () => {
+        ready = false;
+        if (readinessDelayMs > 0) await new Promise((r) => setTimeout(r, Math.min(readinessDelayMs, graceMs / 2)));
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await ws.close();
+        const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+        clearTimeout(timer);
+        server.closeAllConnections();
+        await stopped;
+        await yoga.dispose();
+      })();
+      return closing;
+    },
+  };
+}

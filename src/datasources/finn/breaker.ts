@@ -1,0 +1,70 @@
+import {
+  CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+} from 'cockatiel';
+import type { Logger } from '../../logger.js';
+import { FinnTransportError } from './errors.js';
+
+export type CircuitStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+
+export interface FinnBreaker {
+  readonly policy: CircuitBreakerPolicy;
+  state(): CircuitStateName;
+  /** Milliseconds until an OPEN circuit lets a trial call through (0 when not open). */
+  retryAfterMs(): number;
+  onChange(listener: (to: CircuitStateName, from: CircuitStateName) => void): () => void;
+}
+
+const NAMES: Record<CircuitState, CircuitStateName> = {
+  [CircuitState.Closed]: 'CLOSED',
+  [CircuitState.Open]: 'OPEN',
+  [CircuitState.HalfOpen]: 'HALF_OPEN',
+  [CircuitState.Isolated]: 'OPEN',
+};
+
+/**
+ * The one process-wide breaker in front of Finn. Only transport failures (network, timeout, 5xx)
+ * count; a 4xx is an answer, so a missing ecosystem endpoint (404) can never open it.
+ */
+export function createFinnBreaker(opts: { failures: number; recoveryMs: number; logger: Logger }): FinnBreaker {
+  const policy = circuitBreaker(
+    handleWhen((err) => err instanceof FinnTransportError),
+    { halfOpenAfter: opts.recoveryMs, breaker: new ConsecutiveBreaker(opts.failures) },
+  );
+  let current: CircuitStateName = 'CLOSED';
+  let consecutiveFailures = 0;
+  let openedAt = 0;
+  const listeners = new Set<(to: CircuitStateName, from: CircuitStateName) => void>();
+
+  policy.onFailure(({ reason }) => {
+    if ('error' in reason && reason.error instanceof FinnTransportError) consecutiveFailures++;
+  });
+  policy.onSuccess(() => {
+    consecutiveFailures = 0;
+  });
+  policy.onStateChange((state) => {
+    const to = NAMES[state];
+    const from = current;
+    if (to === from) return;
+    current = to;
+    if (to === 'OPEN') openedAt = Date.now();
+    opts.logger.warn(
+      { event: 'circuit_breaker_transition', from, to, consecutive_failures: consecutiveFailures, service: 'loa-finn' },
+      'circuit_breaker_transition',
+    );
+    for (const l of listeners) l(to, from);
+  });
+
+  return {
+    policy,
+    state: () => current,
+    retryAfterMs: () => (current === 'OPEN' ? Math.max(0, openedAt + opts.recoveryMs - Date.now()) : 0),
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

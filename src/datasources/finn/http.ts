@@ -1,0 +1,111 @@
+import type { z } from 'zod';
+import type { FinnConfig } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import type { FinnBreaker } from './breaker.js';
+import { FinnAnswerError, FinnContractError, FinnTransportError } from './errors.js';
+
+/** Per-call facts about the end user's request, forwarded to Finn. */
+export interface FinnCallContext {
+  requestId?: string;
+  clientIp?: string | null;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface FinnRequest<T> extends FinnCallContext {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  schema: z.ZodType<T>;
+}
+
+export interface FinnHttp {
+  call<T>(req: FinnRequest<T>): Promise<T>;
+}
+
+export interface FinnHttpDeps {
+  config: FinnConfig;
+  breaker: FinnBreaker;
+  logger: Logger;
+  /** Adds trace propagation headers (traceparent) when tracing is on. */
+  propagate?: (headers: Record<string, string>) => void;
+}
+
+interface Answer {
+  status: number;
+  code: string | null;
+}
+
+function finnCodeOf(body: unknown): string | null {
+  if (body && typeof body === 'object' && 'code' in body && typeof body.code === 'string') return body.code;
+  return null;
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createFinnHttp(deps: FinnHttpDeps): FinnHttp {
+  const { config, breaker } = deps;
+
+  async function send(req: FinnRequest<unknown>, signal: AbortSignal): Promise<{ body: unknown } | Answer> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    if (config.authToken) headers['authorization'] = `Bearer ${config.authToken}`;
+    if (req.requestId) headers['x-request-id'] = req.requestId;
+    if (req.clientIp) headers['x-forwarded-for'] = req.clientIp;
+    deps.propagate?.(headers);
+    const timeout = AbortSignal.timeout(req.timeoutMs ?? config.timeoutMs);
+    const signals = [signal, timeout, ...(req.signal ? [req.signal] : [])];
+    let res: Response;
+    try {
+      res = await fetch(config.url + req.path, {
+        method: req.method,
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: AbortSignal.any(signals),
+      });
+    } catch (err) {
+      const reason = timeout.aborted ? 'timeout' : err instanceof Error ? err.name : 'network';
+      throw new FinnTransportError(`Finn ${req.method} ${req.path} failed: ${reason}`, null);
+    }
+    let body: unknown;
+    try {
+      body = await readJson(res);
+    } catch {
+      throw new FinnTransportError(`Finn ${req.method} ${req.path} body interrupted`, null);
+    }
+    if (res.status >= 500) throw new FinnTransportError(`Finn answered ${res.status}`, res.status, finnCodeOf(body));
+    if (res.status >= 400) return { status: res.status, code: finnCodeOf(body) };
+    return { body };
+  }
+
+  return {
+    async call<T>(req: FinnRequest<T>): Promise<T> {
+      const outcome = await breaker.policy.execute(({ signal }) => send(req, signal));
+      if ('status' in outcome) throw new FinnAnswerError(outcome.status, outcome.code);
+      const parsed = req.schema.safeParse(outcome.body);
+      if (!parsed.success) {
+        deps.logger.warn({ event: 'finn_contract_violation', path: req.path }, 'Finn body did not match the contract');
+        throw new FinnContractError(req.path);
+      }
+      return parsed.data;
+    },
+  };
+}
+
+/** Resolve to null when Finn does not serve an ecosystem endpoint (404); rethrow anything else. */
+export async function orAbsent<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof FinnAnswerError && err.status === 404) return null;
+    throw err;
+  }
+}

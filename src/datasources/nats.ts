@@ -1,0 +1,122 @@
+import { connect, headers as natsHeaders, type NatsConnection, type Subscription } from 'nats';
+import type { Logger } from '../logger.js';
+import { createDependencyState } from './dependency-state.js';
+
+export interface NatsMessageMeta {
+  subject: string;
+  msgId: string | null;
+}
+export type NatsHandler = (data: unknown, meta: NatsMessageMeta) => void | Promise<void>;
+
+export interface NatsHandle {
+  isUp(): boolean;
+  /** JSON publish; dropped with a warning while disconnected (events are best effort). */
+  publish(subject: string, data: unknown, opts?: { msgId?: string }): void;
+  /** Subscriptions made before the first connection are attached once it exists. */
+  subscribe(subject: string, handler: NatsHandler, opts?: { queue?: string }): () => void;
+  connection(): NatsConnection | null;
+  drain(): Promise<void>;
+}
+
+interface Wanted {
+  subject: string;
+  handler: NatsHandler;
+  queue?: string;
+  sub?: Subscription;
+}
+
+const RETRY_MS = 2_000;
+
+export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: string }): NatsHandle {
+  const prefix = opts.subjectPrefix ?? '';
+  const state = createDependencyState('nats', opts.logger);
+  const wanted = new Set<Wanted>();
+  let nc: NatsConnection | null = null;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  const attach = (conn: NatsConnection, w: Wanted) => {
+    w.sub = conn.subscribe(prefix + w.subject, {
+      queue: w.queue,
+      callback: (err, msg) => {
+        if (err) return;
+        let data: unknown;
+        try {
+          data = msg.json();
+        } catch {
+          opts.logger.warn({ event: 'nats_bad_message', subject: w.subject }, 'ignored a non-JSON NATS message');
+          return;
+        }
+        const msgId = msg.headers?.get('Nats-Msg-Id') || null;
+        Promise.resolve(w.handler(data, { subject: w.subject, msgId })).catch((e: unknown) =>
+          opts.logger.error({ event: 'nats_handler_failed', subject: w.subject, err: String(e) }, 'NATS handler failed'),
+        );
+      },
+    });
+  };
+
+  const watch = async (conn: NatsConnection) => {
+    for await (const s of conn.status()) {
+      if (s.type === 'disconnect') state.markDown('disconnected');
+      if (s.type === 'reconnect') state.markUp();
+    }
+  };
+
+  const tryConnect = async () => {
+    if (stopped) return;
+    try {
+      const conn = await connect({
+        servers: opts.url.split(',').map((s) => s.trim()),
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1_000,
+        timeout: 2_000,
+        name: 'dixie',
+      });
+      if (stopped) {
+        await conn.close();
+        return;
+      }
+      nc = conn;
+      state.markUp();
+      for (const w of wanted) attach(conn, w);
+      void watch(conn);
+      void conn.closed().then(() => {
+        if (!stopped) state.markDown('closed');
+      });
+    } catch (err) {
+      state.markDown(err instanceof Error ? err.message : String(err));
+      retry = setTimeout(() => void tryConnect(), RETRY_MS);
+      retry.unref();
+    }
+  };
+  void tryConnect();
+
+  return {
+    isUp: () => state.isUp() && nc !== null && !nc.isClosed(),
+    publish(subject, data, pubOpts) {
+      if (!nc || nc.isClosed()) {
+        opts.logger.warn({ event: 'nats_publish_dropped', subject }, 'NATS not connected; event dropped');
+        return;
+      }
+      const h = pubOpts?.msgId ? natsHeaders() : undefined;
+      if (h && pubOpts?.msgId) h.set('Nats-Msg-Id', pubOpts.msgId);
+      nc.publish(prefix + subject, JSON.stringify(data), h ? { headers: h } : undefined);
+    },
+    subscribe(subject, handler, subOpts) {
+      const w: Wanted = { subject, handler, queue: subOpts?.queue };
+      wanted.add(w);
+      if (nc && !nc.isClosed()) attach(nc, w);
+      return () => {
+        wanted.delete(w);
+        w.sub?.unsubscribe();
+      };
+    },
+    connection: () => nc,
+    async drain() {
+      stopped = true;
+      clearTimeout(retry);
+      if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
+    },
+  };
+}

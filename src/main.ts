@@ -1,0 +1,45 @@
+import { ConfigError, loadConfig, type LoadedConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startServer } from './server.js';
+
+function configOrExit(): LoadedConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) console.error(`config error: ${problem}`);
+    process.exit(1);
+  }
+}
+
+const { config, warnings } = configOrExit();
+const logger = createLogger(config.logLevel);
+for (const warning of warnings) logger.warn({ event: 'config_warning' }, warning);
+
+const running = await startServer(config, logger, { readinessDelayMs: config.nodeEnv === 'production' ? 2_000 : 0 }).catch(
+  (err: unknown) => {
+    logger.error({ event: 'startup_failed', err: err instanceof Error ? err.message : String(err) }, 'startup_failed');
+    process.exit(1);
+  },
+);
+
+let shuttingDown = false;
+async function shutdown(signal: string): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  logger.info({ event: 'shutdown_started', signal }, 'shutdown_started');
+  const backstop = setTimeout(() => {
+    logger.error({ event: 'shutdown_forced', grace_ms: config.shutdownGraceMs }, 'shutdown exceeded the grace period');
+    process.exit(1);
+  }, config.shutdownGraceMs);
+  backstop.unref();
+  await running.stop();
+  logger.info({ event: 'shutdown_finished' }, 'shutdown_finished');
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('unhandledRejection', (reason) => {
+  logger.error({ event: 'unhandled_rejection', err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection');
+});

@@ -1,0 +1,5 @@
+import { builder } from './builder.js';
+import './health.js';
+import '../resolvers/health.js';
+
+export const schema = builder.toSchema();

@@ -1,0 +1,46 @@
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { createAccess } from './datasources/access.js';
+import { credentialsFromHeaders, resolveViewer } from './datasources/identity.js';
+import type { Datasources } from './datasources/index.js';
+import type { Context, ServerContext } from './context.js';
+import type { Viewer } from './domain/viewer.js';
+import { maskError, useErrorStatus } from './graphql-plugins.js';
+import { schema } from './schema/index.js';
+
+/** Server context: HTTP passes the request facts; WebSocket also passes the connection's viewer. */
+export type YogaServerContext = ServerContext & { viewer?: Viewer };
+
+export type DixieYoga = YogaServerInstance<YogaServerContext, Context>;
+
+export function createDixieYoga(ds: Datasources): DixieYoga {
+  const production = ds.config.nodeEnv === 'production';
+  return createYoga<YogaServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: production ? false : { title: 'Dixie', subscriptionsProtocol: 'WS' },
+    cors: false,
+    batching: false,
+    logging: false,
+    maskedErrors: { maskError: maskError(ds.logger) },
+    plugins: [
+      useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
+      ...(production ? [useDisableIntrospection()] : []),
+      useErrorStatus(),
+    ],
+    context: async ({ request, requestId, clientIp, viewer }): Promise<Context> => {
+      const v = viewer ?? (await resolveViewer(ds, credentialsFromHeaders((n) => request.headers.get(n))));
+      return {
+        requestId,
+        clientIp,
+        viewer: v,
+        access: createAccess(v),
+        ds,
+        logger: ds.logger,
+        finnCtx: { requestId, clientIp },
+      };
+    },
+  });
+}

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'FEATURE_DISABLED',
   'QUERY_TOO_COMPLEX',
   'INTERNAL_SERVER_ERROR',
+  'UNTRUSTED_DOCUMENT',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -27,6 +28,8 @@ const STATUS: Record<ErrorCode, number> = {
   FEATURE_DISABLED: 200,
   QUERY_TOO_COMPLEX: 400,
   INTERNAL_SERVER_ERROR: 500,
+  /** DIXIE_TRUSTED_DOCUMENTS=enforce and the document is not in the build's manifest. */
+  UNTRUSTED_DOCUMENT: 400,
 };
 
 /** The one mapping from an error code to an HTTP status, shared by GraphQL and REST. */
@@ -54,14 +57,17 @@ export function dixieError(code: ErrorCode, message: string, extensions: ErrorEx
 
 /** The status an error asks for, looking through graphql-js's located-error wrapper. */
 export function httpStatusOfError(err: GraphQLError): number | undefined {
-  if (err instanceof DixieError) return err.httpStatus;
-  if (err.originalError instanceof DixieError) return err.originalError.httpStatus;
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof DixieError) return e.httpStatus;
+    e = (e as GraphQLError).originalError;
+  }
   return undefined;
 }
 
 export function errorCodeOf(err: unknown): ErrorCode | undefined {
-  if (err instanceof GraphQLError) {
-    const code = err.extensions['code'];
+  if (err instanceof Error && err.name === 'GraphQLError') {
+    const code = (err as GraphQLError).extensions['code'];
     if (typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code)) return code as ErrorCode;
   }
   return undefined;

@@ -29,17 +29,29 @@ export function useErrorStatus(): Plugin {
   };
 }
 
+/**
+ * Duck-typed on purpose: yoga and graphql-tools may load graphql's CommonJS build while Pothos loads
+ * the ESM build, and `instanceof` fails across the two.
+ */
+function isGraphQLErrorLike(e: unknown): e is GraphQLError {
+  return e instanceof Error && e.name === 'GraphQLError';
+}
+
 /** Unexpected errors are masked for clients and logged here, with the request id. */
 export function maskError(logger: Logger) {
   return (error: unknown, message: string): Error => {
-    const gql = error instanceof GraphQLError ? error : null;
-    const original = gql?.originalError ?? error;
-    if (original instanceof GraphQLError && typeof original.extensions['code'] === 'string') return gql ?? original;
-    if (gql && !gql.originalError) return gql;
+    let root: unknown = error;
+    while (isGraphQLErrorLike(root) && root.originalError) root = root.originalError;
+    if (isGraphQLErrorLike(root)) return error as Error;
+    const located = isGraphQLErrorLike(error) ? error : null;
     logger.error(
-      { event: 'unexpected_error', err: original instanceof Error ? { name: original.name, message: original.message, stack: original.stack } : String(original), path: gql?.path },
+      {
+        event: 'unexpected_error',
+        err: root instanceof Error ? { name: root.name, message: root.message, stack: root.stack } : String(root),
+        path: located?.path,
+      },
       'unexpected error',
     );
-    return new GraphQLError(message, { path: gql?.path, nodes: gql?.nodes, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    return new GraphQLError(message, { path: located?.path, nodes: located?.nodes, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   };
 }

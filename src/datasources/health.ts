@@ -12,6 +12,8 @@ export interface HealthOptions {
   finnProbeTtlMs: number;
   infraProbeTtlMs: number;
   probeTimeoutMs: number;
+  /** Finn's probe must outlive the 500 ms "slow" threshold to tell slow from down. */
+  finnProbeTimeoutMs: number;
   /** How long a health read may wait for a refreshing probe before answering with the last result. */
   waitMs: number;
   /** How often the monitor behind `healthChanged` re-evaluates. */
@@ -22,6 +24,7 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
   finnProbeTtlMs: 10_000,
   infraProbeTtlMs: 5_000,
   probeTimeoutMs: 2_000,
+  finnProbeTimeoutMs: 2_000,
   waitMs: 20,
   monitorIntervalMs: 5_000,
 };
@@ -69,7 +72,7 @@ export function createHealthService(deps: HealthDeps): HealthService {
   const finnProbe = probeOf(
     async () => {
       const start = performance.now();
-      await deps.finn.client.health({ timeoutMs: Math.max(o.probeTimeoutMs, 600) });
+      await deps.finn.client.health({ timeoutMs: o.finnProbeTimeoutMs });
       return Math.round(performance.now() - start);
     },
     o.finnProbeTtlMs,

@@ -34,9 +34,11 @@ export const SLOW_FINN_MS = 500;
 
 /** loa_finn.status from the last probe and the live circuit state (rest.md). */
 export function finnStatus(probe: { ok: boolean; latencyMs: number | null }, circuit: CircuitState): FinnStatus {
-  if (circuit === 'OPEN' || !probe.ok) return 'unreachable';
-  if (circuit === 'HALF_OPEN' || (probe.latencyMs ?? 0) > SLOW_FINN_MS) return 'degraded';
-  return 'healthy';
+  if (circuit === 'OPEN') return 'unreachable';
+  // HALF_OPEN means a trial call is deciding right now: the last (failed) probe is already stale.
+  if (circuit === 'HALF_OPEN') return 'degraded';
+  if (!probe.ok) return 'unreachable';
+  return (probe.latencyMs ?? 0) > SLOW_FINN_MS ? 'degraded' : 'healthy';
 }
 
 /**

@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HealthReport } from '../../src/domain/health.js';
+import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
+import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
+import { createTestSchema, uniqueTag } from '../helpers/services.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const FAST = { finnProbeTtlMs: 50, infraProbeTtlMs: 50, probeTimeoutMs: 300, finnProbeTimeoutMs: 2_000, waitMs: 20, monitorIntervalMs: 100 };
+
+async function health(d: TestDixie): Promise<HealthReport> {
+  const res = await fetch(`${d.url}/api/health`, { signal: AbortSignal.timeout(5_000) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as HealthReport;
+}
+
+function until(d: TestDixie, pred: (h: HealthReport) => boolean, what: string) {
+  return waitFor(async () => {
+    const h = await health(d);
+    return pred(h) ? h : null;
+  }, { timeoutMs: 10_000, what });
+}
+
+describe('GET /api/health with every backend configured', () => {
+  const tag = uniqueTag('health');
+  let sim: FinnSim;
+  let d: TestDixie;
+  let pgProxy: TcpProxy;
+  let redisProxy: TcpProxy;
+  let schema: Awaited<ReturnType<typeof createTestSchema>>;
+
+  beforeAll(async () => {
+    sim = await startFinnSim();
+    schema = await createTestSchema(tag);
+    pgProxy = await startTcpProxy('127.0.0.1', 5432);
+    redisProxy = await startTcpProxy('127.0.0.1', 6379);
+    const dbUrl = schema.url.replace('127.0.0.1:5432', `127.0.0.1:${pgProxy.port}`);
+    d = await startDixie({
+      sim,
+      env: {
+        DATABASE_URL: dbUrl,
+        REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+        NATS_URL: 'nats://127.0.0.1:4222',
+        DIXIE_FINN_CIRCUIT_RECOVERY_MS: '1000',
+      },
+      health: FAST,
+      knowledgeTtlMs: 50,
+      redisKeyPrefix: `${tag}:`,
+      natsSubjectPrefix: `${tag}.`,
+    });
+  });
+
+  afterAll(async () => {
+    await d?.stop();
+    await sim?.close();
+    await pgProxy?.close();
+    await redisProxy?.close();
+    await schema?.drop();
+  });
+
+  it('reports healthy with the exact wire shape when everything is up', async () => {
+    const h = await until(d, (x) => x.status === 'healthy' && x.infrastructure?.nats?.status === 'healthy', 'healthy');
+    expect(Object.keys(h).sort()).toEqual(
+      ['status', 'version', 'uptime_seconds', 'services', 'infrastructure', 'reputation_service', 'governance', 'timestamp'].sort(),
+    );
+    expect(h.version).toBe('2.0.0');
+    expect(h.services.dixie).toEqual({ status: 'healthy' });
+    expect(h.services.loa_finn).toMatchObject({ status: 'healthy', circuit_state: 'CLOSED' });
+    expect(typeof h.services.loa_finn.latency_ms).toBe('number');
+    expect(h.infrastructure?.postgresql).toMatchObject({ status: 'healthy' });
+    expect(h.infrastructure?.redis).toMatchObject({ status: 'healthy' });
+    expect(h.reputation_service).toEqual({ initialized: true, aggregate_count: 0 });
+    expect(h.governance).toEqual({
+      governor_count: 3,
+      resource_types: ['knowledge_corpus', 'knowledge_governor', 'fleet'],
+      health: expect.stringMatching(/healthy|degraded/),
+    });
+    expect(new Date(h.timestamp).toISOString()).toBe(h.timestamp);
+  });
+
+  it('reports knowledge_corpus from Finn B1 and falls back to zero on 404', async () => {
+    sim.control.setKnowledge({
+      domains: [
+        { name: 'a', documentCount: 30, lastUpdated: '2026-11-20T10:00:00Z' },
+        { name: 'b', documentCount: 12, lastUpdated: '2026-11-25T10:00:00Z' },
+      ],
+      totalDocuments: 77,
+    });
+    const h = await until(d, (x) => x.services.knowledge_corpus.document_count === 77, 'corpus 77');
+    expect(Date.parse(h.services.knowledge_corpus.last_indexed ?? '')).toBe(Date.parse('2026-11-25T10:00:00Z'));
+    sim.control.absent('knowledge');
+    await until(d, (x) => x.services.knowledge_corpus.document_count === 0, 'corpus fallback');
+    expect((await health(d)).services.knowledge_corpus).toEqual({ document_count: 0, last_indexed: null });
+    sim.control.absent('knowledge', false);
+  });
+
+  it('is degraded when Finn is slower than 500 ms', async () => {
+    sim.control.setLatency(700, 'health');
+    const h = await until(d, (x) => x.services.loa_finn.status === 'degraded', 'slow finn');
+    expect(h.status).toBe('degraded');
+    expect(h.services.loa_finn.circuit_state).toBe('CLOSED');
+    sim.control.setLatency(0, 'health');
+    await until(d, (x) => x.status === 'healthy', 'healthy again');
+  });
+
+  it('opens the circuit after 3 failed probes (unhealthy), then HALF_OPEN and CLOSED when Finn recovers', async () => {
+    sim.control.failWith(503);
+    const down = await until(d, (x) => x.services.loa_finn.circuit_state === 'OPEN', 'circuit open');
+    expect(down.status).toBe('unhealthy');
+    expect(down.services.loa_finn.status).toBe('unreachable');
+    expect(d.logs).toContainEqual(
+      expect.objectContaining({ event: 'circuit_breaker_transition', from: 'CLOSED', to: 'OPEN', consecutive_failures: 3, service: 'loa-finn' }),
+    );
+    // A slow trial keeps the breaker visibly HALF_OPEN for a moment.
+    sim.control.failWith(null);
+    sim.control.setLatency(800, 'health');
+    const half = await until(d, (x) => x.services.loa_finn.circuit_state === 'HALF_OPEN', 'half open');
+    expect(half.services.loa_finn.status).toBe('degraded');
+    sim.control.setLatency(0, 'health');
+    await until(d, (x) => x.status === 'healthy' && x.services.loa_finn.circuit_state === 'CLOSED', 'closed');
+    expect(d.logs).toContainEqual(expect.objectContaining({ event: 'circuit_breaker_transition', from: 'HALF_OPEN', to: 'CLOSED' }));
+  });
+
+  it('is degraded when PostgreSQL is unreachable and recovers', async () => {
+    pgProxy.setMode('refuse');
+    const h = await until(d, (x) => x.infrastructure?.postgresql?.status === 'unreachable', 'pg down');
+    expect(h.status).toBe('degraded');
+    expect(h.infrastructure?.postgresql?.latency_ms).toBeNull();
+    pgProxy.setMode('pass');
+    await until(d, (x) => x.status === 'healthy', 'pg back');
+  });
+
+  it('is degraded when Redis is unreachable and recovers', async () => {
+    redisProxy.setMode('refuse');
+    const h = await until(d, (x) => x.infrastructure?.redis?.status === 'unreachable', 'redis down');
+    expect(h.status).toBe('degraded');
+    redisProxy.setMode('pass');
+    await until(d, (x) => x.status === 'healthy', 'redis back');
+  });
+
+  it('answers while Finn and PostgreSQL hang (the hang is injected, the call completes)', async () => {
+    sim.control.hang('health');
+    pgProxy.setMode('hang');
+    const results = await Promise.all(Array.from({ length: 20 }, () => health(d)));
+    for (const h of results) expect(['healthy', 'degraded', 'unhealthy']).toContain(h.status);
+    sim.control.hang('health', false);
+    pgProxy.setMode('pass');
+    await until(d, (x) => x.status === 'healthy', 'recovered from hang');
+  });
+
+  it('serves the same data through the GraphQL health query', async () => {
+    const res = await d.gql<{ health: { status: string; version: string; services: { loaFinn: { circuitState: string } }; infrastructure: { nats: { status: string } } } }>(
+      '{ health { status version services { loaFinn { circuitState } } infrastructure { nats { status } } } }',
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.data?.health).toEqual({
+      status: 'healthy',
+      version: '2.0.0',
+      services: { loaFinn: { circuitState: 'CLOSED' } },
+      infrastructure: { nats: { status: 'healthy' } },
+    });
+  });
+});
+
+describe('GET /api/health with optional backends', () => {
+  it('omits infrastructure when nothing is configured and reports no reputation service', async () => {
+    const d = await startDixie({ health: FAST });
+    try {
+      const h = await health(d);
+      expect(h.infrastructure).toBeUndefined();
+      expect(h.reputation_service).toEqual({ initialized: false, aggregate_count: 0 });
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('stays healthy when only NATS is unreachable, reporting it', async () => {
+    const d = await startDixie({ env: { NATS_URL: 'nats://127.0.0.1:1' }, health: FAST });
+    try {
+      const h = await until(d, (x) => x.services.loa_finn.status === 'healthy', 'finn probed');
+      expect(h.status).toBe('healthy');
+      expect(h.infrastructure).toEqual({ nats: { status: 'unreachable', error: expect.any(String) } });
+      expect(d.logs).toContainEqual(expect.objectContaining({ event: 'dependency_unreachable', dependency: 'nats' }));
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
+describe('GET /api/health/governance', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ health: FAST });
+  });
+  afterAll(async () => d?.stop());
+
+  const get = (headers: Record<string, string> = {}) => fetch(`${d.url}/api/health/governance`, { headers });
+
+  it('401 without a key', async () => {
+    const res = await get();
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: 'unauthorized', message: 'Admin key required' });
+  });
+
+  it('403 with a wrong key', async () => {
+    const res = await get({ authorization: 'Bearer nope' });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ error: 'forbidden', message: 'Invalid admin key' });
+  });
+
+  it('200 with the key, bare or Bearer', async () => {
+    for (const authorization of [TEST_ADMIN_KEY, `Bearer ${TEST_ADMIN_KEY}`]) {
+      const res = await get({ authorization });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { governors: Array<{ resourceType: string; health: unknown }>; totalResources: number; degradedResources: number };
+      expect(body.totalResources).toBe(3);
+      expect(body.governors.map((g) => g.resourceType)).toEqual(['knowledge_corpus', 'knowledge_governor', 'fleet']);
+      expect(body.governors[0]?.health).toMatchObject({ status: expect.any(String), totalItems: expect.any(Number), staleItems: expect.any(Number), version: expect.any(Number) });
+      expect(typeof body.degradedResources).toBe('number');
+    }
+  });
+
+  it('is open when no admin key is configured outside production', async () => {
+    const open = await startDixie({ env: { DIXIE_ADMIN_KEY: '' } });
+    try {
+      const res = await fetch(`${open.url}/api/health/governance`);
+      expect(res.status).toBe(200);
+    } finally {
+      await open.stop();
+    }
+  });
+});

@@ -1,0 +1,144 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { applyCommonHeaders, applyCors, requestIdOf, sendJson } from '../../src/rest/http.js';
+import { createRestRouter } from '../../src/rest/router.js';
+import { startDixie, type TestDixie } from '../helpers/dixie.js';
+
+describe('cross-cutting rules on the real Dixie server', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ env: { DIXIE_CORS_ORIGINS: 'https://app.honeyjar.xyz,https://admin.honeyjar.xyz' } });
+  });
+  afterAll(async () => d?.stop());
+
+  it('echoes a valid X-Request-Id and generates a UUID otherwise', async () => {
+    const echoed = await fetch(`${d.url}/api/health`, { headers: { 'x-request-id': 'abc.DEF_123-x' } });
+    expect(echoed.headers.get('x-request-id')).toBe('abc.DEF_123-x');
+    for (const bad of ['has space', 'a'.repeat(129), 'semi;colon']) {
+      const res = await fetch(`${d.url}/api/health`, { headers: { 'x-request-id': bad } });
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+  });
+
+  it('sets the protocol version and security headers, and no X-Powered-By', async () => {
+    for (const path of ['/api/health', '/api/nope', '/graphql?query=%7B__typename%7D']) {
+      const res = await fetch(`${d.url}${path}`, { headers: { 'x-graphql-csrf': '1' } });
+      expect(res.headers.get('x-protocol-version')).toBe('8.2.0');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
+      expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers.get('x-powered-by')).toBeNull();
+    }
+  });
+
+  it('answers unknown routes with 404 JSON', async () => {
+    const res = await fetch(`${d.url}/api/does-not-exist`, { method: 'POST', body: 'x' });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: 'not_found', message: 'Route not found' });
+  });
+
+  it('allows configured origins, denies others, and answers preflight with 204', async () => {
+    const ok = await fetch(`${d.url}/api/health`, { headers: { origin: 'https://app.honeyjar.xyz' } });
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.honeyjar.xyz');
+    expect(ok.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+    const denied = await fetch(`${d.url}/api/health`, { headers: { origin: 'https://evil.example' } });
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+    const pre = await fetch(`${d.url}/api/admin/allowlist`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://admin.honeyjar.xyz', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://admin.honeyjar.xyz');
+    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, POST, PUT, DELETE, OPTIONS');
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/Content-Type, Authorization, X-Request-Id/);
+    expect(pre.headers.get('access-control-max-age')).toBe('3600');
+  });
+
+  it('rejects an oversized GraphQL body with 413', async () => {
+    const res = await fetch(`${d.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ health { status } }`, variables: { pad: 'x'.repeat(110_000) } }),
+    });
+    expect(res.status).toBe(413);
+  });
+});
+
+describe('the REST router over a real HTTP server', () => {
+  let server: Server;
+  let base: string;
+  const logger = createLogger('error');
+  beforeAll(async () => {
+    const router = createRestRouter([
+      { method: 'POST', path: '/api/echo/:id', rateLimited: false, handle: ({ res, body, params }) => sendJson(res, 200, { body, params }) },
+    ]);
+    server = createServer((req, res) => {
+      const requestId = requestIdOf(req);
+      applyCommonHeaders(res, requestId);
+      if (applyCors(req, res, ['*'])) return;
+      void router.handle(req, res, { requestId, clientIp: '127.0.0.1', logger, path: (req.url ?? '/').split('?')[0] ?? '/' });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it('parses JSON bodies and path params', async () => {
+    const res = await fetch(`${base}/api/echo/a%20b`, { method: 'POST', body: JSON.stringify({ x: 1 }) });
+    expect(await res.json()).toEqual({ body: { x: 1 }, params: { id: 'a b' } });
+  });
+
+  it('answers malformed JSON with 400 JSON, never 500', async () => {
+    for (const body of ['{', '{"a":', 'not json', '\u0000']) {
+      const res = await fetch(`${base}/api/echo/1`, { method: 'POST', body });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: 'invalid_request', message: 'Malformed JSON body' });
+    }
+  });
+
+  it('rejects an oversized body declared in Content-Length with 413', async () => {
+    const res = await fetch(`${base}/api/echo/1`, { method: 'POST', body: 'x'.repeat(102_401) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: 'payload_too_large', message: 'Body exceeds 102400 bytes' });
+  });
+
+  it('accepts exactly 102,400 bytes', async () => {
+    const res = await fetch(`${base}/api/echo/1`, { method: 'POST', body: JSON.stringify({ s: 'x'.repeat(102_400 - 8) }) });
+    expect(res.status).toBe(200);
+  });
+
+  it('counts the bytes of a chunked body without Content-Length (413)', async () => {
+    const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${base}/api/echo/1`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      const chunk = 'y'.repeat(10_000);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 15) {
+          sent++;
+          if (!req.write(chunk)) return req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(status.status).toBe(413);
+    expect(JSON.parse(status.body)).toEqual({ error: 'payload_too_large', message: 'Body exceeds 102400 bytes' });
+  });
+
+  it('answers unknown paths and methods with 404 JSON', async () => {
+    const res = await fetch(`${base}/api/echo/1`, { method: 'GET' });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: 'not_found', message: 'Route not found' });
+  });
+});

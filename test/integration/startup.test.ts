@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import pg from 'pg';
+import { readdirSync } from 'node:fs';
+import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
+import { startDixie, TEST_JWT_KEY, waitFor } from '../helpers/dixie.js';
+import { createTestSchema, uniqueTag } from '../helpers/services.js';
+import { freePort, spawnDixie } from '../helpers/spawn-dixie.js';
+
+describe('startup', () => {
+  let sim: FinnSim;
+  beforeAll(async () => {
+    sim = await startFinnSim();
+  });
+  afterAll(async () => sim?.close());
+
+  it('exits non-zero before listening with one line per config problem', async () => {
+    const p = spawnDixie({ NODE_ENV: 'production', LOG_LEVEL: 'verbose', DIXIE_PORT: 'abc', DIXIE_JWT_PRIVATE_KEY: 'short' });
+    expect(await p.exited).toBe(1);
+    const lines = p.stderr().trim().split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^config error: FINN_URL/),
+        expect.stringMatching(/^config error: LOG_LEVEL/),
+        expect.stringMatching(/^config error: DIXIE_PORT/),
+        expect.stringMatching(/^config error: DIXIE_JWT_PRIVATE_KEY/),
+        expect.stringMatching(/^config error: DIXIE_ADMIN_KEY/),
+      ]),
+    );
+    expect(p.stderr()).not.toContain('short');
+    expect(p.stdout()).not.toContain('listening');
+  });
+
+  it('exits non-zero with migration_failed when PostgreSQL cannot be migrated', async () => {
+    const port = await freePort();
+    const p = spawnDixie({
+      FINN_URL: sim.url,
+      NODE_ENV: 'test',
+      DIXIE_PORT: String(port),
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test',
+    });
+    expect(await p.exited).toBe(1);
+    expect(p.stdout()).toMatch(/"event":"startup_failed"/);
+  });
+
+  it('migrates exactly once when two instances start at the same time', async () => {
+    const schema = await createTestSchema(uniqueTag('migrate'));
+    try {
+      const [a, b] = await Promise.all([
+        startDixie({ sim, env: { DATABASE_URL: schema.url } }),
+        startDixie({ sim, env: { DATABASE_URL: schema.url } }),
+      ]);
+      const applied = [...a.logs, ...b.logs].filter((l) => l.event === 'migration_applied').map((l) => l.migration);
+      const files = readdirSync('migrations').filter((f) => f.endsWith('.sql')).sort();
+      expect([...applied].sort()).toEqual(files);
+      const client = new pg.Client({ connectionString: schema.url });
+      await client.connect();
+      const rows = (await client.query<{ name: string }>('SELECT name FROM dixie_migrations ORDER BY name')).rows.map((r) => r.name);
+      await client.end();
+      expect(rows).toEqual(files);
+      await Promise.all([a.stop(), b.stop()]);
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('runs the same migrations on embedded PostgreSQL (pglite:memory)', async () => {
+    const d = await startDixie({ sim, env: { DATABASE_URL: 'pglite:memory' } });
+    try {
+      const applied = d.logs.filter((l) => l.event === 'migration_applied').length;
+      expect(applied).toBe(readdirSync('migrations').filter((f) => f.endsWith('.sql')).length);
+      const h = await waitFor(async () => {
+        const body = (await (await fetch(`${d.url}/api/health`)).json()) as { infrastructure?: { postgresql?: { status: string } }; reputation_service: { initialized: boolean } };
+        return body.infrastructure?.postgresql?.status === 'healthy' && body.reputation_service.initialized ? body : null;
+      });
+      expect(h.reputation_service).toEqual({ initialized: true, aggregate_count: 0 });
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('shuts down on SIGTERM: open WebSocket closed with 1001, exit 0', async () => {
+    const port = await freePort();
+    const schema = await createTestSchema(uniqueTag('shutdown'));
+    const p = spawnDixie({ FINN_URL: sim.url, NODE_ENV: 'test', DIXIE_PORT: String(port), DIXIE_JWT_PRIVATE_KEY: TEST_JWT_KEY, REDIS_URL: 'redis://127.0.0.1:6379', NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: schema.url });
+    await waitFor(() => p.stdout().includes('"event":"listening"'), { timeoutMs: 20_000, what: 'listening' });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await new Promise<void>((resolve) => ws.once('message', () => resolve()));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    p.child.kill('SIGTERM');
+    expect(await closed).toBe(1001);
+    expect(await p.exited).toBe(0);
+    expect(p.stdout()).toMatch(/"event":"shutdown_started"/);
+    expect(p.stdout()).toMatch(/"event":"shutdown_finished"/);
+    await schema.drop();
+  });
+});

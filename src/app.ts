@@ -5,7 +5,12 @@ import { clientIpOf } from './domain/client-ip.js';
 import { requestScope } from './request-scope.js';
 import { applyCommonHeaders, applyCors, BODY_LIMIT, BodyTooLargeError, readBody, requestIdOf, sendError, sendJson } from './rest/http.js';
 import { healthRoutes } from './rest/health.js';
+import { adminRoutes } from './rest/admin.js';
+import { createRateLimitHook } from './rest/rate-limit.js';
+import { scheduleCallbackRoutes } from './rest/schedule-callback.js';
+import { serveMetrics } from './rest/metrics.js';
 import { createRestRouter } from './rest/router.js';
+import { instrumentRequest } from './telemetry/http-span.js';
 import { createDixieWs, type DixieWs } from './ws.js';
 import { createDixieYoga, type DixieYoga } from './yoga.js';
 
@@ -27,12 +32,32 @@ export function buildApp(ds: Datasources): DixieApp {
   const { config, logger } = ds;
   const yoga = createDixieYoga(ds);
   const ws = createDixieWs(yoga, ds);
-  const rest = createRestRouter([...healthRoutes({ health: ds.health, governors: ds.governors, adminKey: config.adminKey })]);
+  const rateLimit = createRateLimitHook(ds);
+  const rest = createRestRouter([
+    ...healthRoutes({ health: ds.health, governors: ds.governors, adminKey: config.adminKey }),
+    ...adminRoutes({ allowlist: ds.allowlist, adminKey: config.adminKey, logger }),
+    ...scheduleCallbackRoutes({ schedules: ds.schedules, replay: ds.replayGuard, secret: config.scheduleCallbackSecret }),
+  ], rateLimit);
+  ds.metrics.observe({ openSockets: () => ws.openSockets() });
+  const FIXED_PATHS = new Set(['/graphql', '/livez', '/readyz', '/metrics']);
+  // Metric and span labels: route templates only, never raw ids or wallets.
+  const routeOf = (path: string): string =>
+    FIXED_PATHS.has(path) ? path : ((path === '/api' || path.startsWith('/api/')) && rest.routeOf(path)) || 'unmatched';
+  const telemetry = { tracer: ds.tracer, metrics: ds.metrics, routeOf };
   let ready = false;
   let inFlight = 0;
   let idle: (() => void) | null = null;
 
   async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string, clientIp: string): Promise<void> {
+    // The same per-identity budget as /api/*, counted before parsing so query bombs spend it too.
+    const limited = await rateLimit(req, clientIp);
+    for (const [k, v] of Object.entries(limited.headers)) res.setHeader(k, v);
+    if (!limited.allowed) {
+      req.resume();
+      const retryAfter = Math.max(1, limited.retryAfter ?? 60);
+      res.setHeader('Retry-After', String(retryAfter));
+      return sendJson(res, 429, { errors: [{ message: 'Too many requests', extensions: { code: 'RATE_LIMITED', retryAfter } }] });
+    }
     let body: Buffer | undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
       try {
@@ -51,8 +76,7 @@ export function buildApp(ds: Datasources): DixieApp {
     await sendNodeResponse(response, res, req, true);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = requestIdOf(req);
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const clientIp = clientIpOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustProxyHops);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     applyCommonHeaders(res, requestId);
@@ -60,6 +84,7 @@ export function buildApp(ds: Datasources): DixieApp {
     if (path === '/graphql') return graphql(req, res, requestId, clientIp);
     if (path === '/livez') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
+    if (path === '/metrics') return serveMetrics(req, res, { registry: ds.metrics.registry, adminKey: config.adminKey });
     if (path === '/api' || path.startsWith('/api/')) return rest.handle(req, res, { requestId, clientIp, logger, path });
     req.resume();
     sendError(res, 404, 'not_found', 'Route not found');
@@ -73,7 +98,7 @@ export function buildApp(ds: Datasources): DixieApp {
     const requestId = requestIdOf(req);
     req.headers['x-request-id'] = requestId;
     requestScope.run({ requestId }, () => {
-      handle(req, res).catch((err: unknown) => {
+      instrumentRequest(telemetry, req, res, () => handle(req, res, requestId)).catch((err: unknown) => {
         logger.error({ event: 'request_failed', err: err instanceof Error ? err.message : String(err) }, 'request failed');
         if (!res.headersSent) sendError(res, 500, 'internal_error', 'Unexpected error');
         else res.destroy();

@@ -59,6 +59,8 @@ export interface Config {
   personalityTtl: number;
   autonomousPermissionTtl: number;
   autonomousBudget: number;
+  /** How often every instance's scheduler tick looks for due schedules (Dixie-fired ones). */
+  schedulerTickMs: number;
   otelEndpoint: string | null;
   publicUrl: string;
   siweDomain: string;
@@ -198,6 +200,7 @@ type Caching = Pick<
   | 'personalityTtl'
   | 'autonomousPermissionTtl'
   | 'autonomousBudget'
+  | 'schedulerTickMs'
 >;
 
 function readCaching(r: EnvReader): Caching {
@@ -209,6 +212,7 @@ function readCaching(r: EnvReader): Caching {
     personalityTtl: r.int('DIXIE_PERSONALITY_TTL', 1800, 0, DAY),
     autonomousPermissionTtl: r.int('DIXIE_AUTONOMOUS_PERMISSION_TTL', 300, 0, DAY),
     autonomousBudget: r.int('DIXIE_AUTONOMOUS_BUDGET', 100_000, 0, 1e12),
+    schedulerTickMs: r.int('DIXIE_SCHEDULER_TICK_MS', 15_000, 100, 3_600_000),
   };
 }
 

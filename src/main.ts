@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type LoadedConfig } from './config.js';
+import { LogEvent } from './log-events.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
@@ -27,14 +28,14 @@ let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
-  logger.info({ event: 'shutdown_started', signal }, 'shutdown_started');
+  logger.info({ event: LogEvent.shutdownStarted, signal }, LogEvent.shutdownStarted);
   const backstop = setTimeout(() => {
     logger.error({ event: 'shutdown_forced', grace_ms: config.shutdownGraceMs }, 'shutdown exceeded the grace period');
     process.exit(1);
   }, config.shutdownGraceMs);
   backstop.unref();
   await running.stop();
-  logger.info({ event: 'shutdown_finished' }, 'shutdown_finished');
+  logger.info({ event: LogEvent.shutdownFinished }, LogEvent.shutdownFinished);
   process.exit(0);
 }
 

@@ -3,17 +3,23 @@ import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, getOperationAST, type ExecutionArgs } from 'graphql';
 import { credentialsFromHeaders, resolveViewer } from './datasources/identity.js';
 import type { Datasources } from './datasources/index.js';
 import type { Viewer } from './domain/viewer.js';
 import { clientIpOf } from './domain/client-ip.js';
 import type { DixieYoga } from './yoga.js';
+import { checkWsOperation, createSubscriptionCounter, tooManySubscriptions } from './ws-guards.js';
+import { viewerRateIdentity } from './rest/rate-limit.js';
 
 interface ConnectionState {
   viewer: Viewer;
   clientIp: string;
   connectionId: string;
+  /** Rate and subscription-count identity of this connection. */
+  identity: string;
+  /** Ids of this connection's subscriptions counted against the per-identity cap. */
+  counted: Set<string>;
 }
 
 type WsExtra = Extra & { state?: ConnectionState };
@@ -21,6 +27,8 @@ type WsExtra = Extra & { state?: ConnectionState };
 export interface DixieWs {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   openSockets(): number;
+  /** Subscriptions counted against the per-identity cap (all identities on this instance). */
+  countedSubscriptions(): number;
   /** Closes every socket with 1001 (going away) and stops accepting. */
   close(): Promise<void>;
 }
@@ -34,18 +42,27 @@ function payloadGetter(payload: unknown): (name: string) => string | null {
 /** GraphQL over WebSocket (graphql-transport-ws) sharing yoga's context pipeline. */
 export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const subscriptions = createSubscriptionCounter();
+  const release = (state: ConnectionState | undefined, id: string) => {
+    if (state?.counted.delete(id)) subscriptions.release(state.identity);
+  };
   const server = useServer<Record<string, unknown> | undefined, { state?: ConnectionState }>(
     {
       onConnect: async (ctx) => {
         const extra = ctx.extra as WsExtra;
-        const viewer = await resolveViewer(ds, credentialsFromHeaders(payloadGetter(ctx.connectionParams)));
         const clientIp = clientIpOf(extra.request.socket.remoteAddress, extra.request.headers['x-forwarded-for'], ds.config.trustProxyHops);
-        extra.state = { viewer, clientIp, connectionId: randomUUID() };
+        const viewer = await resolveViewer(ds, credentialsFromHeaders(payloadGetter(ctx.connectionParams)), { clientIp });
+        // Presented but invalid credentials: graphql-ws closes the socket with 4403.
+        if (viewer.kind === 'anonymous' && viewer.invalidCredentials) return false;
+        const identity = viewerRateIdentity(viewer, clientIp, ds.config.adminKey);
+        extra.state = { viewer, clientIp, connectionId: randomUUID(), identity, counted: new Set() };
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const state = (ctx.extra as WsExtra).state;
         if (!state) return undefined;
+        const denied = await checkWsOperation(ds, state.viewer, state.clientIp);
+        if (denied) return denied;
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -56,17 +73,34 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
           clientIp: state.clientIp,
           viewer: state.viewer,
         });
+        let document: ExecutionArgs['document'];
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          // A coded parse failure (e.g. QUERY_TOO_COMPLEX from the token limit) answers the operation instead of closing the socket.
+          if (err instanceof GraphQLError) return [err];
+          throw err;
+        }
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName,
-          document: parse(payload.query),
+          document,
           variableValues: payload.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
+        if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
+          if (!subscriptions.tryAcquire(state.identity)) return [tooManySubscriptions()];
+          state.counted.add(id);
+        }
         return args;
+      },
+      onComplete: (ctx, id) => release((ctx.extra as WsExtra).state, id),
+      onClose: (ctx) => {
+        const state = (ctx.extra as WsExtra).state;
+        for (const id of [...(state?.counted ?? [])]) release(state, id);
       },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
@@ -80,6 +114,7 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => wss.emit('connection', ws, req));
     },
     openSockets: () => wss.clients.size,
+    countedSubscriptions: () => subscriptions.total(),
     close() {
       closing ??= Promise.resolve(server.dispose()).catch(() => undefined);
       return closing;

@@ -8,6 +8,10 @@ import type { Context, ServerContext } from './context.js';
 import type { Viewer } from './domain/viewer.js';
 import { maskError, useErrorStatus } from './graphql-plugins.js';
 import { schema } from './schema/index.js';
+import { useTelemetry } from './telemetry/graphql-plugin.js';
+import { useQueryLimits } from './graphql-limits.js';
+import { useWalletTokenExpiry } from './subscription-expiry.js';
+import { useTrustedDocuments } from './trusted-documents.js';
 
 /** Server context: HTTP passes the request facts; WebSocket also passes the connection's viewer. */
 export type YogaServerContext = ServerContext & { viewer?: Viewer };
@@ -29,17 +33,22 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
       ...(production ? [useDisableIntrospection()] : []),
       useErrorStatus(),
+      ...useQueryLimits({ blockFieldSuggestions: production }),
+      useTrustedDocuments(ds.config.trustedDocuments, ds.logger),
+      useWalletTokenExpiry(),
+      useTelemetry({ tracer: ds.tracer, metrics: ds.metrics }),
     ],
     context: async ({ request, requestId, clientIp, viewer }): Promise<Context> => {
-      const v = viewer ?? (await resolveViewer(ds, credentialsFromHeaders((n) => request.headers.get(n))));
+      const finnCtx = { requestId, clientIp };
+      const v = viewer ?? (await resolveViewer(ds, credentialsFromHeaders((n) => request.headers.get(n)), finnCtx));
       return {
         requestId,
         clientIp,
         viewer: v,
-        access: createAccess(v),
+        access: createAccess(v, ds, finnCtx),
         ds,
         logger: ds.logger,
-        finnCtx: { requestId, clientIp },
+        finnCtx,
       };
     },
   });

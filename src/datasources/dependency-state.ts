@@ -1,3 +1,4 @@
+import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
 
 export type DependencyName = 'postgresql' | 'redis' | 'nats';
@@ -8,11 +9,11 @@ export function createDependencyState(dependency: DependencyName, logger: Logger
   return {
     isUp: () => up === true,
     markUp() {
-      if (up === false) logger.info({ event: 'dependency_recovered', dependency }, 'dependency_recovered');
+      if (up === false) logger.info({ event: LogEvent.dependencyRecovered, dependency }, LogEvent.dependencyRecovered);
       up = true;
     },
     markDown(reason: string) {
-      if (up !== false) logger.warn({ event: 'dependency_unreachable', dependency, reason }, 'dependency_unreachable');
+      if (up !== false) logger.warn({ event: LogEvent.dependencyUnreachable, dependency, reason }, LogEvent.dependencyUnreachable);
       up = false;
     },
   };

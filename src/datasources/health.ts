@@ -18,6 +18,8 @@ export interface HealthOptions {
   waitMs: number;
   /** How often the monitor behind `healthChanged` re-evaluates. */
   monitorIntervalMs: number;
+  /** How long one assembled report is reused (the circuit state stays live). */
+  reportReuseMs: number;
 }
 
 export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
@@ -27,6 +29,7 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
   finnProbeTimeoutMs: 2_000,
   waitMs: 20,
   monitorIntervalMs: 5_000,
+  reportReuseMs: 100,
 };
 
 export interface HealthDeps {
@@ -123,7 +126,7 @@ export function createHealthService(deps: HealthDeps): HealthService {
     return infra;
   }
 
-  async function report(): Promise<HealthReport> {
+  async function build(): Promise<HealthReport> {
     const [probe, infra, corpus, governors, rep] = await Promise.all([
       finnProbe.get(),
       infrastructure(),
@@ -148,6 +151,19 @@ export function createHealthService(deps: HealthDeps): HealthService {
       },
       timestamp: new Date().toISOString(),
     };
+  }
+
+  // Probes are cached already; reusing the assembled report for a moment keeps /api/health cheap
+  // under polling load. A circuit transition invalidates it at once: circuit_state is always live.
+  let lastReport: { at: number; circuit: string; report: Promise<HealthReport> } | null = null;
+  function report(): Promise<HealthReport> {
+    const now = performance.now();
+    const circuit = deps.finn.breaker.state();
+    if (lastReport && now - lastReport.at < o.reportReuseMs && lastReport.circuit === circuit) return lastReport.report;
+    const fresh = build();
+    lastReport = { at: now, circuit, report: fresh };
+    fresh.catch(() => (lastReport = null));
+    return fresh;
   }
 
   const changes = createPubSub<{ healthChanged: [HealthReport] }>();

@@ -1,5 +1,7 @@
-import { checkAdminKey } from '../domain/admin-key.js';
-import { ANONYMOUS, type Viewer } from '../domain/viewer.js';
+import { constantTimeEqual } from '../domain/admin-key.js';
+import { looksLikeJwt, verifyWalletToken } from '../domain/jwt.js';
+import { ANONYMOUS, INVALID_CREDENTIALS, type Viewer } from '../domain/viewer.js';
+import type { FinnCallContext } from './finn/index.js';
 import type { Datasources } from './index.js';
 
 /** Credentials as presented on an HTTP request or in a WebSocket `connection_init` payload. */
@@ -10,15 +12,35 @@ export interface Credentials {
   tbaTimestamp?: string | null;
 }
 
+type IdentityDeps = Pick<Datasources, 'config' | 'allowlist' | 'tba'>;
+
 /**
  * Resolves who is calling, once per request (HTTP) or per connection (WebSocket). Client-supplied
- * identity headers such as x-wallet-address are never read.
+ * identity headers such as x-wallet-address are never read. Presented but invalid credentials give
+ * an anonymous viewer marked `invalidCredentials` (UNAUTHENTICATED wherever auth is needed).
  */
-export async function resolveViewer(ds: Datasources, creds: Credentials): Promise<Viewer> {
+export async function resolveViewer(ds: IdentityDeps, creds: Credentials, ctx?: FinnCallContext): Promise<Viewer> {
   const auth = creds.authorization?.trim();
-  if (!auth) return ANONYMOUS;
-  if (/^Bearer\s+/i.test(auth) && checkAdminKey(auth, ds.config.adminKey) === 'ok') return { kind: 'admin' };
+  if (auth) return fromAuthorization(ds, auth);
+  if (creds.tbaAddress || creds.tbaSignature || creds.tbaTimestamp) {
+    if (!creds.tbaAddress || !creds.tbaSignature || !creds.tbaTimestamp) return INVALID_CREDENTIALS;
+    const agent = await ds.tba.verify(creds.tbaAddress, creds.tbaSignature, creds.tbaTimestamp, ctx);
+    return agent ? { kind: 'agent', ...agent } : INVALID_CREDENTIALS;
+  }
   return ANONYMOUS;
+}
+
+async function fromAuthorization(ds: IdentityDeps, auth: string): Promise<Viewer> {
+  const m = /^Bearer\s+(\S+)$/i.exec(auth);
+  if (!m?.[1]) return INVALID_CREDENTIALS;
+  const token = m[1];
+  if (ds.config.adminKey !== '' && constantTimeEqual(token, ds.config.adminKey)) return { kind: 'admin' };
+  if (token.startsWith('dxk_')) return ds.allowlist.hasApiKey(token) ? { kind: 'service', apiKey: token } : INVALID_CREDENTIALS;
+  if (!looksLikeJwt(token)) return INVALID_CREDENTIALS;
+  const verified = await verifyWalletToken(ds.config.jwtPrivateKey, token);
+  // Checked on every request, so removing a wallet from the allowlist takes effect at once.
+  if (!verified || !ds.allowlist.hasWallet(verified.wallet)) return INVALID_CREDENTIALS;
+  return { kind: 'wallet', wallet: verified.wallet, tokenExpiresAt: verified.expiresAt };
 }
 
 export function credentialsFromHeaders(get: (name: string) => string | null | undefined): Credentials {

@@ -52,11 +52,14 @@ function compile(route: RestRoute): Compiled {
 
 export interface RestRouter {
   handle(req: IncomingMessage, res: ServerResponse, ctx: { requestId: string; clientIp: string; logger: Logger; path: string }): Promise<void>;
+  /** The route template a path matches (`/api/admin/allowlist/:entry`), for metrics and spans. */
+  routeOf(path: string): string | null;
 }
 
 export function createRestRouter(routes: RestRoute[], rateLimit?: RateLimitHook): RestRouter {
   const compiled = routes.map(compile);
   return {
+    routeOf: (path) => compiled.find((r) => r.regex.test(path))?.path ?? null,
     async handle(req, res, ctx) {
       let matched: { route: Compiled; params: Record<string, string> } | null = null;
       for (const route of compiled) {

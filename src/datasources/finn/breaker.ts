@@ -5,6 +5,7 @@ import {
   circuitBreaker,
   handleWhen,
 } from 'cockatiel';
+import { LogEvent } from '../../log-events.js';
 import type { Logger } from '../../logger.js';
 import { FinnTransportError } from './errors.js';
 
@@ -52,8 +53,8 @@ export function createFinnBreaker(opts: { failures: number; recoveryMs: number; 
     current = to;
     if (to === 'OPEN') openedAt = Date.now();
     opts.logger.warn(
-      { event: 'circuit_breaker_transition', from, to, consecutive_failures: consecutiveFailures, service: 'loa-finn' },
-      'circuit_breaker_transition',
+      { event: LogEvent.circuitBreakerTransition, from, to, consecutive_failures: consecutiveFailures, service: 'loa-finn' },
+      LogEvent.circuitBreakerTransition,
     );
     for (const l of listeners) l(to, from);
   });

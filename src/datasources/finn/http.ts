@@ -1,6 +1,10 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { FinnConfig } from '../../config.js';
 import type { Logger } from '../../logger.js';
+import { observeFinnCall, type FinnCallFacts } from '../../telemetry/finn-span.js';
+import type { DixieMetrics } from '../../telemetry/metrics.js';
+import { disabledTracing } from '../../telemetry/tracing.js';
 import type { FinnBreaker } from './breaker.js';
 import { FinnAnswerError, FinnContractError, FinnTransportError } from './errors.js';
 
@@ -29,6 +33,9 @@ export interface FinnHttpDeps {
   logger: Logger;
   /** Adds trace propagation headers (traceparent) when tracing is on. */
   propagate?: (headers: Record<string, string>) => void;
+  /** A span per call (no-op tracer when absent). */
+  tracer?: Tracer;
+  metrics?: DixieMetrics;
 }
 
 interface Answer {
@@ -54,7 +61,9 @@ async function readJson(res: Response): Promise<unknown> {
 export function createFinnHttp(deps: FinnHttpDeps): FinnHttp {
   const { config, breaker } = deps;
 
-  async function send(req: FinnRequest<unknown>, signal: AbortSignal): Promise<{ body: unknown } | Answer> {
+  const telemetry = { tracer: deps.tracer ?? disabledTracing.tracer, metrics: deps.metrics, circuitState: () => breaker.state() };
+
+  async function send(req: FinnRequest<unknown>, signal: AbortSignal, facts: FinnCallFacts): Promise<{ body: unknown } | Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     if (config.authToken) headers['authorization'] = `Bearer ${config.authToken}`;
@@ -75,6 +84,7 @@ export function createFinnHttp(deps: FinnHttpDeps): FinnHttp {
       const reason = timeout.aborted ? 'timeout' : err instanceof Error ? err.name : 'network';
       throw new FinnTransportError(`Finn ${req.method} ${req.path} failed: ${reason}`, null);
     }
+    facts.status = res.status;
     let body: unknown;
     try {
       body = await readJson(res);
@@ -87,15 +97,17 @@ export function createFinnHttp(deps: FinnHttpDeps): FinnHttp {
   }
 
   return {
-    async call<T>(req: FinnRequest<T>): Promise<T> {
-      const outcome = await breaker.policy.execute(({ signal }) => send(req, signal));
-      if ('status' in outcome) throw new FinnAnswerError(outcome.status, outcome.code);
-      const parsed = req.schema.safeParse(outcome.body);
-      if (!parsed.success) {
-        deps.logger.warn({ event: 'finn_contract_violation', path: req.path }, 'Finn body did not match the contract');
-        throw new FinnContractError(req.path);
-      }
-      return parsed.data;
+    call<T>(req: FinnRequest<T>): Promise<T> {
+      return observeFinnCall(telemetry, req.method, req.path, async (facts) => {
+        const outcome = await breaker.policy.execute(({ signal }) => send(req, signal, facts));
+        if ('status' in outcome) throw new FinnAnswerError(outcome.status, outcome.code);
+        const parsed = req.schema.safeParse(outcome.body);
+        if (!parsed.success) {
+          deps.logger.warn({ event: 'finn_contract_violation', path: req.path }, 'Finn body did not match the contract');
+          throw new FinnContractError(req.path);
+        }
+        return parsed.data;
+      });
     },
   };
 }

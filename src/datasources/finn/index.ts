@@ -1,5 +1,7 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { FinnConfig } from '../../config.js';
 import type { Logger } from '../../logger.js';
+import type { DixieMetrics } from '../../telemetry/metrics.js';
 import { createFinnBreaker, type FinnBreaker } from './breaker.js';
 import { createFinnClient, type FinnClient } from './client.js';
 import { createFinnHttp } from './http.js';
@@ -19,12 +21,14 @@ export function createFinn(deps: {
   config: FinnConfig;
   logger: Logger;
   propagate?: (headers: Record<string, string>) => void;
+  tracer?: Tracer;
+  metrics?: DixieMetrics;
 }): Finn {
   const breaker = createFinnBreaker({
     failures: deps.config.circuitFailures,
     recoveryMs: deps.config.circuitRecoveryMs,
     logger: deps.logger,
   });
-  const http = createFinnHttp({ config: deps.config, breaker, logger: deps.logger, propagate: deps.propagate });
+  const http = createFinnHttp({ ...deps, breaker });
   return { client: createFinnClient(http, { messageTimeoutMs: deps.config.messageTimeoutMs }), breaker, config: deps.config };
 }

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LogEvent } from '../../log-events.js';
 import type { Logger } from '../../logger.js';
 import type { Db } from './db.js';
 
@@ -32,7 +33,7 @@ export async function runMigrations(db: Db, dir: string, logger: Logger): Promis
         await db.exec(session, `BEGIN;\n${sql}\n;INSERT INTO dixie_migrations (name) VALUES ('${file.replace(/'/g, "''")}');\nCOMMIT;`);
       } catch (err) {
         await session.query('ROLLBACK').catch(() => undefined);
-        logger.error({ event: 'migration_failed', migration: file, err: err instanceof Error ? err.message : String(err) }, 'migration_failed');
+        logger.error({ event: LogEvent.migrationFailed, migration: file, err: err instanceof Error ? err.message : String(err) }, LogEvent.migrationFailed);
         throw new MigrationError(file, err);
       }
       applied.push(file);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
+import { createDependencyState } from '../dependency-state.js';
 import { withTimeout, type Db, type Queryable } from './db.js';
 
 export function createPgDb(opts: { url: string; poolSize: number; logger: Logger }): Db {
@@ -10,8 +11,13 @@ export function createPgDb(opts: { url: string; poolSize: number; logger: Logger
     idleTimeoutMillis: 30_000,
     query_timeout: 30_000,
   });
+  // Pool errors and the health ping drive dependency_unreachable / dependency_recovered.
+  const state = createDependencyState('postgresql', opts.logger);
   // An idle client losing its server must not crash the process; the pool replaces it.
-  pool.on('error', (err) => opts.logger.warn({ event: 'postgres_client_error', err: err.message }, 'idle PostgreSQL client error'));
+  pool.on('error', (err) => {
+    opts.logger.warn({ event: 'postgres_client_error', err: err.message }, 'idle PostgreSQL client error');
+    state.markDown(err.message);
+  });
   let closed: Promise<void> | null = null;
 
   const db: Db = {
@@ -64,7 +70,13 @@ export function createPgDb(opts: { url: string; poolSize: number; logger: Logger
     },
     async ping(timeoutMs) {
       const start = performance.now();
-      await withTimeout(pool.query('SELECT 1'), timeoutMs, 'PostgreSQL ping');
+      try {
+        await withTimeout(pool.query('SELECT 1'), timeoutMs, 'PostgreSQL ping');
+      } catch (err) {
+        state.markDown(err instanceof Error ? err.message : String(err));
+        throw err;
+      }
+      state.markUp();
       return Math.round(performance.now() - start);
     },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

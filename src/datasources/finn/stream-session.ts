@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { chatError, endsTurn, mapFinnFrame, type ChatErrorEvent, type ChatEvent } from '../../domain/chat-events.js';
+import type { Logger } from '../../logger.js';
+import type { FinnBreaker } from './breaker.js';
+import { connectFailure, streamFailure } from './stream-errors.js';
+import type { BoundedQueue } from './stream-queue.js';
+import { ConnectAborted, openStreamSocket, type StreamSocket } from './stream-socket.js';
+
+export interface ChatTurnRequest {
+  sessionId: string;
+  text: string;
+  wallet: string;
+  nftId: string | null;
+  requestId: string;
+  clientIp: string;
+}
+
+/** One subscriber's prompt and the events of its answer. */
+export interface Turn {
+  req: ChatTurnRequest;
+  queue: BoundedQueue<ChatEvent>;
+  costCu: number | null;
+}
+
+export interface SessionStreamDeps {
+  /** Includes `?token=`: never logged. */
+  url: string;
+  breaker: FinnBreaker;
+  logger: Logger;
+  connectTimeoutMs: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  onPrompt(turn: Turn): void;
+  onEvent(turn: Turn, event: ChatEvent): void;
+  /** The stream is over (no socket, no timer, no turn): forget it. */
+  onClosed(): void;
+}
+
+export interface SessionStream {
+  add(turn: Turn): void;
+  /** The turn's subscriber left (or overflowed): release it; closes the socket when nobody is left. */
+  remove(turn: Turn): void;
+  subscribers(): number;
+  live(): boolean;
+  /** Ends every turn with `reason` and closes. */
+  fail(reason: ChatErrorEvent): void;
+}
+
+/**
+ * The one Finn WebSocket of a chat session, shared by its subscribers (finn.md A.4 b). Turns run
+ * one at a time in arrival order: each subscriber gets only the events of its own prompt.
+ */
+export function createSessionStream(sessionId: string, deps: SessionStreamDeps): SessionStream {
+  const waiting: Turn[] = [];
+  let current: Turn | null = null;
+  let socket: StreamSocket | null = null;
+  let connecting: AbortController | null = null;
+  let closed = false;
+  const retryAfterS = () => Math.max(1, Math.ceil(deps.breaker.retryAfterMs() / 1000));
+
+  function connect(first: Turn): void {
+    const ctl = new AbortController();
+    connecting = ctl;
+    openStreamSocket({
+      url: deps.url,
+      headers: { 'x-request-id': first.req.requestId, 'x-forwarded-for': first.req.clientIp },
+      breaker: deps.breaker,
+      connectTimeoutMs: deps.connectTimeoutMs,
+      pingIntervalMs: deps.pingIntervalMs,
+      pongTimeoutMs: deps.pongTimeoutMs,
+      signal: ctl.signal,
+      onFrame,
+      onEnd: (end) => {
+        socket = null;
+        deps.logger.warn({ event: 'chat_stream_failed', session_id: sessionId, ...end }, 'Finn chat stream ended mid-turn');
+        fail(streamFailure(end));
+      },
+    }).then(
+      (s) => {
+        if (ctl.signal.aborted) return s.close();
+        connecting = null;
+        socket = s;
+        next();
+      },
+      (err: unknown) => {
+        if (ctl.signal.aborted || err instanceof ConnectAborted) return;
+        connecting = null;
+        deps.logger.warn({ event: 'chat_stream_connect_failed', session_id: sessionId, err: String(err) }, 'Finn chat stream failed to open');
+        fail(connectFailure(err, retryAfterS()));
+      },
+    );
+  }
+
+  function next(): void {
+    if (closed || current || !socket) return;
+    const turn = waiting.shift();
+    if (!turn) return shutdown();
+    current = turn;
+    socket.send({ type: 'prompt', text: turn.req.text });
+    deps.onPrompt(turn);
+  }
+
+  function onFrame(frame: unknown): void {
+    const turn = current;
+    if (!turn) return;
+    const out = mapFinnFrame(frame, randomUUID);
+    if (out.kind !== 'event') {
+      if (out.kind === 'ignored') deps.logger.debug({ event: 'chat_frame_ignored', frame_type: out.frameType }, 'ignored a Finn frame');
+      return;
+    }
+    let event = out.event;
+    if (event.type === 'turn_end' && event.costCu !== null) turn.costCu = (turn.costCu ?? 0) + event.costCu;
+    if (event.type === 'agent_end' && turn.costCu !== null) event = { ...event, usage: { costCu: turn.costCu } };
+    deps.onEvent(turn, event);
+    if (!endsTurn(event)) {
+      turn.queue.push(event);
+      return;
+    }
+    current = null;
+    turn.queue.end(event);
+    if (event.type === 'error' && !event.recoverable) return fail(chatError('UPSTREAM_ERROR', 'The agent reported an error', false));
+    next();
+  }
+
+  function shutdown(): void {
+    if (closed) return;
+    closed = true;
+    connecting?.abort();
+    connecting = null;
+    socket?.close();
+    socket = null;
+    deps.onClosed();
+  }
+
+  function fail(reason: ChatErrorEvent): void {
+    const turns = current ? [current, ...waiting] : [...waiting];
+    current = null;
+    waiting.length = 0;
+    for (const t of turns) t.queue.end(reason);
+    shutdown();
+  }
+
+  return {
+    add(turn) {
+      waiting.push(turn);
+      if (!socket && !connecting) connect(turn);
+      else next();
+    },
+    remove(turn) {
+      const i = waiting.indexOf(turn);
+      if (i >= 0) waiting.splice(i, 1);
+      else if (current === turn) {
+        current = null;
+        socket?.send({ type: 'abort' });
+        // Finn would keep streaming the aborted answer on this socket: start the next turn on a fresh one.
+        socket?.close();
+        socket = null;
+        const first = waiting[0];
+        if (first && !closed) connect(first);
+      } else return;
+      if (!current && waiting.length === 0) shutdown();
+    },
+    subscribers: () => (current ? 1 : 0) + waiting.length,
+    live: () => socket !== null,
+    fail,
+  };
+}

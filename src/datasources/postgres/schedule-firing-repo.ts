@@ -1,0 +1,136 @@
+import { nextFireAt } from '../../domain/schedule-expression.js';
+import { assertTransition, type ScheduleStatus } from '../../domain/schedule-state.js';
+import type { Db, Queryable } from './db.js';
+import { EXECUTION_COLUMNS, toExecution, type ScheduleExecution } from './schedule-rows.js';
+
+/** One due firing held by this instance until `lease_until` (its token proves it still holds it). */
+export interface Claim {
+  executionId: string;
+  scheduleId: string;
+  nftId: string;
+  prompt: string;
+  token: string;
+}
+
+export interface FiringResult {
+  status: 'SUCCESS' | 'FAILED';
+  messageId?: string | null;
+  sessionId?: string | null;
+  error?: string | null;
+}
+
+const LEASE = `now() + ($LEASE::double precision * interval '1 millisecond')`;
+const lease = (param: number) => LEASE.replace('$LEASE', `$${param}`);
+
+interface DueRow {
+  id: string;
+  nft_id: string;
+  prompt: string;
+  cron: string;
+  status: ScheduleStatus;
+  next_fire_at: Date;
+  fire_count: number;
+  max_fires: number | null;
+  db_now: Date;
+}
+
+/** After a claimed firing: the next due time, or COMPLETED when maxFires is reached or the cron ends. */
+function advance(row: DueRow): { next: Date | null; status: ScheduleStatus } {
+  const fired = row.fire_count + 1;
+  const next = row.max_fires !== null && fired >= row.max_fires ? null : nextFireAt(row.cron, new Date(row.db_now));
+  return { next, status: next ? row.status : assertTransition(row.status, 'COMPLETED') };
+}
+
+/**
+ * Claims due Dixie-fired schedules in one transaction: the rows are locked (SKIP LOCKED, so other
+ * instances take other rows), an execution is inserted RUNNING under a lease (unique per
+ * (schedule_id, fire_at)) and next_fire_at moves on before the lock is released.
+ */
+export async function claimDue(db: Db, opts: { limit: number; leaseMs: number; token: string }): Promise<Claim[]> {
+  if (opts.limit <= 0) return [];
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<DueRow>(
+      `SELECT id, nft_id, prompt, cron, status, next_fire_at, fire_count, max_fires, now() AS db_now FROM schedules
+       WHERE status = 'ACTIVE' AND fired_by = 'dixie' AND next_fire_at <= now()
+       ORDER BY next_fire_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [opts.limit],
+    );
+    const claims: Claim[] = [];
+    for (const row of rows) {
+      const ins = await tx.query<{ id: string }>(
+        `INSERT INTO schedule_executions (schedule_id, nft_id, source, fire_at, status, claim_token, lease_until)
+         VALUES ($1, $2, 'dixie', $3, 'RUNNING', $4, ${lease(5)})
+         ON CONFLICT (schedule_id, fire_at) DO NOTHING RETURNING id`,
+        [row.id, row.nft_id, row.next_fire_at, opts.token, opts.leaseMs],
+      );
+      const { next, status } = advance(row);
+      await tx.query(
+        `UPDATE schedules SET next_fire_at = $2, status = $3, fire_count = fire_count + $4, last_fired_at = $5, updated_at = now()
+         WHERE id = $1`,
+        [row.id, next, status, ins.rows[0] ? 1 : 0, row.next_fire_at],
+      );
+      if (ins.rows[0]) claims.push({ executionId: String(ins.rows[0].id), scheduleId: row.id, nftId: row.nft_id, prompt: row.prompt, token: opts.token });
+    }
+    return claims;
+  });
+}
+
+/**
+ * Takes over firings whose holder vanished (lease expired): a new token and lease, same execution
+ * row. After `maxAttempts` the execution is given up as FAILED (returned in `abandoned`).
+ */
+export async function reclaimExpired(
+  db: Db,
+  opts: { limit: number; leaseMs: number; token: string; maxAttempts: number },
+): Promise<{ claims: Claim[]; abandoned: ScheduleExecution[] }> {
+  if (opts.limit <= 0) return { claims: [], abandoned: [] };
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string; schedule_id: string; nft_id: string; attempts: number; prompt: string }>(
+      `SELECT e.id, e.schedule_id, e.nft_id, e.attempts, s.prompt FROM schedule_executions e JOIN schedules s ON s.id = e.schedule_id
+       WHERE e.status = 'RUNNING' AND e.lease_until < now() ORDER BY e.lease_until LIMIT $1 FOR UPDATE OF e SKIP LOCKED`,
+      [opts.limit],
+    );
+    const claims: Claim[] = [];
+    const abandoned: ScheduleExecution[] = [];
+    for (const row of rows) {
+      if (row.attempts >= opts.maxAttempts) {
+        const res = await tx.query(
+          `UPDATE schedule_executions SET status = 'FAILED', error = $2, claim_token = NULL, lease_until = NULL
+           WHERE id = $1 RETURNING ${EXECUTION_COLUMNS}`,
+          [row.id, `Abandoned after ${row.attempts} attempts`],
+        );
+        abandoned.push(toExecution(res.rows[0]!));
+        continue;
+      }
+      await tx.query(
+        `UPDATE schedule_executions SET claim_token = $2, lease_until = ${lease(3)}, attempts = attempts + 1, fired_at = now()
+         WHERE id = $1`,
+        [row.id, opts.token, opts.leaseMs],
+      );
+      claims.push({ executionId: String(row.id), scheduleId: row.schedule_id, nftId: row.nft_id, prompt: row.prompt, token: opts.token });
+    }
+    return { claims, abandoned };
+  });
+}
+
+/** Records the outcome, only while this claim still holds the execution; null when it lost it. */
+export async function finishFiring(q: Queryable, claim: Claim, result: FiringResult): Promise<ScheduleExecution | null> {
+  const res = await q.query(
+    `UPDATE schedule_executions SET status = $3, message_id = $4, session_id = $5, error = $6, claim_token = NULL, lease_until = NULL
+     WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' RETURNING ${EXECUTION_COLUMNS}`,
+    [claim.executionId, claim.token, result.status, result.messageId ?? null, result.sessionId ?? null, result.error ?? null],
+  );
+  return res.rows[0] ? toExecution(res.rows[0]) : null;
+}
+
+/** Active schedules, and Dixie-fired ones whose due time passed more than `overdueMs` ago. */
+export async function fleetCounts(q: Queryable, overdueMs: number): Promise<{ active: number; overdue: number }> {
+  const { rows } = await q.query<{ active: string; overdue: string }>(
+    `SELECT count(*) FILTER (WHERE status = 'ACTIVE') AS active,
+            count(*) FILTER (WHERE status = 'ACTIVE' AND fired_by = 'dixie'
+                             AND next_fire_at < now() - ($1::double precision * interval '1 millisecond')) AS overdue
+     FROM schedules`,
+    [overdueMs],
+  );
+  return { active: Number(rows[0]?.active ?? 0), overdue: Number(rows[0]?.overdue ?? 0) };
+}

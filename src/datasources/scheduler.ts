@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { EventBus } from './events.js';
+import type { Finn } from './finn/index.js';
+import { toClientError } from './finn/errors.js';
+import type { Db } from './postgres/index.js';
+import { claimDue, finishFiring, reclaimExpired, type Claim, type FiringResult } from './postgres/schedule-firing-repo.js';
+import type { ScheduleExecution } from './postgres/schedule-rows.js';
+
+export const DEFAULT_TICK_MS = 15_000;
+
+export interface Scheduler {
+  readonly tickMs: number;
+  /** Starts ticking (idempotent). */
+  start(): void;
+  /** Stops ticking and waits (bounded) for firings in progress. */
+  stop(): Promise<void>;
+  /** One tick: claim due schedules and expired firings, then fire them (not awaited). */
+  tick(): Promise<void>;
+}
+
+export interface SchedulerDeps {
+  db: Db | null;
+  finn: Finn;
+  events: EventBus;
+  logger: Logger;
+  tickMs: number;
+  /** Longer than any firing can legitimately take; after it another instance takes the firing over. */
+  leaseMs: number;
+  maxInFlight?: number;
+  maxAttempts?: number;
+  stopWaitMs?: number;
+}
+
+/** The lease outlives a firing: session creation plus the synchronous message call, plus slack. */
+export function firingLeaseMs(finnTimeoutMs: number, messageTimeoutMs: number, tickMs: number): number {
+  return finnTimeoutMs + messageTimeoutMs + Math.max(2 * tickMs, 5_000);
+}
+
+/** Dixie's own firing of schedules Finn does not hold (B7 answered 404). Runs on every instance. */
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  const { db, finn, events, logger } = deps;
+  const maxInFlight = deps.maxInFlight ?? 10;
+  const inFlight = new Set<Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | null = null;
+  let stopped = false;
+
+  async function run(claim: Claim): Promise<FiringResult> {
+    const ctx = { requestId: `schedule-${claim.executionId}` };
+    let sessionId: string | null = null;
+    try {
+      sessionId = (await finn.client.createSession({}, ctx)).sessionId;
+      await finn.client.sendMessage(sessionId, claim.prompt, ctx);
+      return { status: 'SUCCESS', sessionId, messageId: `msg_${randomUUID()}` };
+    } catch (err) {
+      const safe = toClientError(err, Math.ceil(finn.breaker.retryAfterMs() / 1000));
+      return { status: 'FAILED', sessionId, error: safe.message };
+    }
+  }
+
+  function publish(execution: ScheduleExecution): void {
+    events.publish('scheduleFired', execution.nftId, execution);
+    logger.info(
+      { event: 'schedule_fired', schedule_id: execution.scheduleId, execution_id: execution.id, status: execution.status, source: 'dixie' },
+      'schedule fired',
+    );
+  }
+
+  async function fire(database: Db, claim: Claim): Promise<void> {
+    const result = await run(claim);
+    const execution = await finishFiring(database, claim, result);
+    if (execution) publish(execution);
+    else logger.warn({ event: 'schedule_firing_superseded', execution_id: claim.executionId }, 'another instance took this firing over');
+  }
+
+  function track(database: Db, claim: Claim): void {
+    const p = fire(database, claim)
+      .catch((err: unknown) =>
+        logger.error({ event: 'schedule_firing_failed', execution_id: claim.executionId, err: err instanceof Error ? err.message : String(err) }, 'firing failed'),
+      )
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }
+
+  async function tickOnce(database: Db): Promise<void> {
+    const token = randomUUID();
+    const base = { leaseMs: deps.leaseMs, token };
+    const due = await claimDue(database, { ...base, limit: maxInFlight - inFlight.size });
+    for (const claim of due) track(database, claim);
+    const orphans = await reclaimExpired(database, { ...base, limit: maxInFlight - inFlight.size, maxAttempts: deps.maxAttempts ?? 3 });
+    for (const e of orphans.abandoned) publish(e);
+    for (const claim of orphans.claims) {
+      logger.warn({ event: 'schedule_firing_taken_over', execution_id: claim.executionId }, 'took over a firing whose lease expired');
+      track(database, claim);
+    }
+  }
+
+  const scheduler: Scheduler = {
+    tickMs: deps.tickMs,
+    tick() {
+      if (!db || stopped) return Promise.resolve();
+      // Ticks never overlap; firings started by a tick run on in the background.
+      ticking ??= tickOnce(db)
+        .catch((err: unknown) => logger.warn({ event: 'scheduler_tick_failed', err: err instanceof Error ? err.message : String(err) }, 'tick failed'))
+        .finally(() => (ticking = null));
+      return ticking;
+    },
+    start() {
+      if (!db || timer || stopped) return;
+      timer = setInterval(() => void scheduler.tick(), deps.tickMs);
+      timer.unref();
+      void scheduler.tick();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      timer = undefined;
+      const all = Promise.allSettled([ticking, ...inFlight]);
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise((r) => (t = setTimeout(r, deps.stopWaitMs ?? 5_000)))]);
+      clearTimeout(t);
+    },
+  };
+  return scheduler;
+}

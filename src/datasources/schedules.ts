@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { dixieError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { needsConfirmation, nextFireAt, parseScheduleExpression, ScheduleExpressionError } from '../domain/schedule-expression.js';
+import { IllegalTransitionError } from '../domain/schedule-state.js';
+import type { EventBus } from './events.js';
+import type { Finn, FinnCallContext } from './finn/index.js';
+import { toClientError } from './finn/errors.js';
+import { isValidNftId } from './finn/ids.js';
+import type { Db } from './postgres/index.js';
+import { recordCallback } from './postgres/schedule-callback-repo.js';
+import { cancelSchedule, getSchedule, insertPending, listExecutions, listSchedules, ScheduleLimitError, transition } from './postgres/schedule-repo.js';
+import type { Schedule, ScheduleExecution } from './postgres/schedule-rows.js';
+
+export type { Schedule, ScheduleExecution } from './postgres/schedule-rows.js';
+
+export interface CreateScheduleInput {
+  nftId: string;
+  expression: string;
+  prompt: string;
+  name?: string | null;
+  maxFires?: number | null;
+}
+
+export interface CreateScheduleResult {
+  parsed: { cron: string; humanReadable: string; nextFireAt: Date | null };
+  schedule: Schedule;
+  needsConfirmation: boolean;
+}
+
+export interface ExecutionPage {
+  nodes: ScheduleExecution[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+export interface ScheduleService {
+  create(input: CreateScheduleInput, ownerWallet: string, ctx?: FinnCallContext): Promise<CreateScheduleResult>;
+  cancel(id: string, ctx?: FinnCallContext): Promise<Schedule>;
+  get(id: string): Promise<Schedule | null>;
+  list(nftId: string): Promise<Schedule[]>;
+  executions(scheduleId: string, first: number, after: string | null): Promise<ExecutionPage>;
+  /** Records a verified Finn callback once; `null` when the schedule is unknown (nothing recorded). */
+  recordCallback(input: { scheduleId: string; messageId: string | null; signature: string }): Promise<ScheduleExecution | null>;
+}
+
+const MAX_PROMPT = 4000;
+const MAX_NAME = 100;
+const MAX_FIRES = 100_000;
+const badInput = (field: string, message: string) => dixieError('BAD_USER_INPUT', message, { field });
+export const encodeCursor = (id: string) => Buffer.from(`e:${id}`).toString('base64url');
+function decodeCursor(cursor: string | null): string | null {
+  if (!cursor) return null;
+  const m = /^e:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw badInput('after', 'Invalid cursor');
+  return m[1]!;
+}
+
+function validate(input: CreateScheduleInput): void {
+  if (!isValidNftId(input.nftId)) throw badInput('nftId', 'Invalid NFT id');
+  if (input.prompt.trim() === '' || input.prompt.length > MAX_PROMPT) throw badInput('prompt', `prompt must be 1–${MAX_PROMPT} characters`);
+  if (input.name && input.name.length > MAX_NAME) throw badInput('name', `name must be at most ${MAX_NAME} characters`);
+  const m = input.maxFires;
+  if (m !== null && m !== undefined && (!Number.isInteger(m) || m < 1 || m > MAX_FIRES)) throw badInput('maxFires', `maxFires must be 1–${MAX_FIRES}`);
+}
+
+export function createScheduleService(deps: { db: Db | null; finn: Finn; events: EventBus; logger: Logger; publicUrl: string }): ScheduleService {
+  const { finn, events, logger } = deps;
+  const requireDb = (): Db => {
+    if (!deps.db) throw dixieError('FEATURE_DISABLED', 'Schedules need a database (DATABASE_URL)');
+    return deps.db;
+  };
+  const retryAfterS = () => Math.ceil(finn.breaker.retryAfterMs() / 1000);
+  const dropCron = (cronId: string, ctx?: FinnCallContext) =>
+    finn.client.deleteCron(cronId, ctx).catch((err: unknown) =>
+      logger.warn({ event: 'schedule_cron_delete_failed', cron_id: cronId, err: err instanceof Error ? err.message : String(err) }, 'B8 failed'),
+    );
+
+  return {
+    async create(input, ownerWallet, ctx) {
+      const db = requireDb();
+      validate(input);
+      let parsed;
+      try {
+        parsed = parseScheduleExpression(input.expression);
+      } catch (err) {
+        if (err instanceof ScheduleExpressionError) throw badInput('expression', err.message);
+        throw err;
+      }
+      const now = new Date();
+      const next = nextFireAt(parsed.cron, now);
+      let pending: Schedule;
+      try {
+        pending = await insertPending(db, {
+          id: randomUUID(),
+          ...input,
+          name: input.name ?? null,
+          maxFires: input.maxFires ?? null,
+          ownerWallet,
+          cron: parsed.cron,
+          humanReadable: parsed.humanReadable,
+        });
+      } catch (err) {
+        if (err instanceof ScheduleLimitError) throw badInput('nftId', err.message);
+        throw err;
+      }
+      let cronId: string | null;
+      try {
+        cronId = await finn.client.registerCron(
+          { scheduleId: pending.id, nftId: pending.nftId, cron: parsed.cron, callbackUrl: `${deps.publicUrl}/api/schedule/callback`, prompt: input.prompt },
+          ctx,
+        );
+      } catch (err) {
+        await transition(db, pending.id, 'PENDING', 'FAILED');
+        throw toClientError(err, retryAfterS());
+      }
+      // Finn answered 404 to B7: Dixie's own scheduler tick fires it.
+      const schedule = await transition(db, pending.id, 'PENDING', 'ACTIVE', {
+        firedBy: cronId ? 'finn' : 'dixie',
+        finnCronId: cronId,
+        nextFireAt: next,
+      });
+      if (!schedule) throw dixieError('NOT_FOUND', 'Schedule not found');
+      logger.info({ event: 'schedule_created', schedule_id: schedule.id, nft_id: schedule.nftId, fired_by: schedule.firedBy }, 'schedule created');
+      return { parsed: { cron: parsed.cron, humanReadable: parsed.humanReadable, nextFireAt: next }, schedule, needsConfirmation: needsConfirmation(parsed, now) };
+    },
+
+    async cancel(id, ctx) {
+      let res;
+      try {
+        res = await cancelSchedule(requireDb(), id);
+      } catch (err) {
+        if (err instanceof IllegalTransitionError) throw badInput('id', `The schedule is already ${err.from}`);
+        throw err;
+      }
+      if (!res) throw dixieError('NOT_FOUND', 'Schedule not found');
+      if (res.before.firedBy === 'finn' && res.before.finnCronId) await dropCron(res.before.finnCronId, ctx);
+      return res.after;
+    },
+
+    get: async (id) => (deps.db ? getSchedule(deps.db, id) : null),
+    list: async (nftId) => listSchedules(requireDb(), nftId),
+
+    async executions(scheduleId, first, after) {
+      const page = await listExecutions(requireDb(), scheduleId, Math.max(0, Math.min(first, 100)), decodeCursor(after));
+      const last = page.nodes.at(-1);
+      return { ...page, endCursor: last ? encodeCursor(last.id) : null };
+    },
+
+    async recordCallback(input) {
+      if (!deps.db) return null;
+      const idempotencyKey = input.messageId ? `msg:${input.messageId}` : `sig:${input.signature}`;
+      const rec = await recordCallback(deps.db, { scheduleId: input.scheduleId, idempotencyKey, messageId: input.messageId });
+      if (!rec) return null;
+      if (rec.created) {
+        events.publish('scheduleFired', rec.execution.nftId, rec.execution);
+        if (rec.completedCronId) await dropCron(rec.completedCronId);
+      }
+      return rec.execution;
+    },
+  };
+}

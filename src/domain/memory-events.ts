@@ -1,0 +1,69 @@
+import type { ChatEvent } from './chat-events.js';
+
+export const MEMORY_EVENT_TYPES = ['message', 'tool_use', 'seal', 'delete', 'policy_change', 'schedule_create', 'schedule_fire'] as const;
+export type MemoryEventType = (typeof MEMORY_EVENT_TYPES)[number];
+
+export type MessagePayload = { role: 'user' | 'assistant'; text: string };
+export type ToolUsePayload = { toolName: string; args: unknown; result: string; isError: boolean };
+
+/** An event about to be appended (its id and time come from the database). */
+export interface NewMemoryEvent {
+  type: MemoryEventType;
+  payload: Record<string, unknown>;
+}
+
+/** What a chat stream reports, reduced to what memory needs. */
+export type ChatInput = { kind: 'prompt'; text: string } | { kind: 'event'; event: ChatEvent };
+
+/**
+ * Turns one session's chat traffic into memory events. Assistant text is accumulated from deltas
+ * and appended as one `message` per text segment: a segment ends at a tool call, at turn_end, at
+ * agent_end or at an error, so events keep the order in which the answer was produced.
+ */
+export function createTurnAssembler() {
+  let text = '';
+  const tools = new Map<string, unknown[]>();
+
+  const flushText = (out: NewMemoryEvent[]) => {
+    if (text.trim() !== '') out.push({ type: 'message', payload: { role: 'assistant', text } satisfies MessagePayload });
+    text = '';
+  };
+
+  return {
+    push(input: ChatInput): NewMemoryEvent[] {
+      const out: NewMemoryEvent[] = [];
+      if (input.kind === 'prompt') {
+        flushText(out);
+        tools.clear();
+        out.push({ type: 'message', payload: { role: 'user', text: input.text } satisfies MessagePayload });
+        return out;
+      }
+      const e = input.event;
+      switch (e.type) {
+        case 'text_delta':
+          text += e.delta;
+          break;
+        case 'tool_start':
+          flushText(out);
+          tools.set(e.toolName, [...(tools.get(e.toolName) ?? []), e.args]);
+          break;
+        case 'tool_end': {
+          flushText(out);
+          const pending = tools.get(e.toolName) ?? [];
+          const args = pending.shift() ?? null;
+          const payload: ToolUsePayload = { toolName: e.toolName, args, result: e.result, isError: e.isError };
+          out.push({ type: 'tool_use', payload });
+          break;
+        }
+        case 'turn_end':
+        case 'agent_end':
+        case 'error':
+          flushText(out);
+          break;
+        default:
+          break;
+      }
+      return out;
+    },
+  };
+}

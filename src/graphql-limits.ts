@@ -1,0 +1,39 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import type { GraphQLError, ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { dixieError } from './errors.js';
+
+/** graphql.md "Limits". */
+export const QUERY_LIMITS = Object.freeze({ depth: 10, aliases: 15, tokens: 2000, directives: 50, documentChars: 15_000 });
+
+/** Validation errors are 200 for plain JSON clients unless the status is explicit (spec: false). */
+export function tooComplex(message: string): GraphQLError {
+  return dixieError('QUERY_TOO_COMPLEX', message, { http: { status: 400, spec: false } });
+}
+
+/** graphql-armor reports through callbacks so the error carries our code instead of a bare "Syntax Error". */
+function onReject(ctx: ValidationContext | null, err: GraphQLError): void {
+  const coded = tooComplex(err.message.replace(/^Syntax Error:\s*/, ''));
+  if (ctx) ctx.reportError(coded);
+  else throw coded; // the token counter runs inside the parser: abort parsing
+}
+
+export function useQueryLimits(opts: { blockFieldSuggestions: boolean }): Plugin[] {
+  const cb = { onReject: [onReject], propagateOnRejection: false, exposeLimits: true };
+  const armor = EnvelopArmorPlugin({
+    blockFieldSuggestion: { enabled: opts.blockFieldSuggestions },
+    costLimit: { enabled: false },
+    maxTokens: { n: QUERY_LIMITS.tokens, ...cb },
+    maxDirectives: { n: QUERY_LIMITS.directives, ...cb },
+    maxAliases: { n: QUERY_LIMITS.aliases, ...cb },
+    // __schema (GraphiQL's introspection) is not counted; __type nesting is. Fragments add no level.
+    maxDepth: { n: QUERY_LIMITS.depth, ignoreIntrospection: true, flattenFragments: true, ...cb },
+  });
+  const documentSize: Plugin = {
+    onParse({ params }) {
+      const source = typeof params.source === 'string' ? params.source : params.source.body;
+      if (source.length > QUERY_LIMITS.documentChars) throw tooComplex(`Query document exceeds ${QUERY_LIMITS.documentChars} characters`);
+    },
+  };
+  return [documentSize, armor as Plugin];
+}

@@ -1,0 +1,155 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
+import { startDixie, TEST_ADMIN_KEY, type TestDixie } from '../helpers/dixie.js';
+import { createTestSchema, uniqueTag } from '../helpers/services.js';
+
+const tag = uniqueTag('agent');
+const architect = newWallet();
+const participant = newWallet();
+const observer = newWallet();
+const SERVICE_KEY = 'dxk_agent_test_service_key_0123456789';
+let d: TestDixie;
+let dir: string;
+let schema: Awaited<ReturnType<typeof createTestSchema>>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dixie-agent-'));
+  await writeAllowlist(join(dir, 'allowlist.json'), [architect, participant, observer], [SERVICE_KEY]);
+  schema = await createTestSchema(tag);
+  d = await startDixie({ env: { DATABASE_URL: schema.url, DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'), DIXIE_PERSONALITY_TTL: '60' } });
+  d.sim.control.setStaking(architect, 1_000);
+  d.sim.control.setStaking(participant, 1);
+});
+
+afterAll(async () => {
+  await d?.stop();
+  await schema?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const AGENT_QUERY = `mutation($input: AgentQueryInput!) {
+  agentQuery(input: $input) { response sessionId toolCalls { name args result } cost { inputTokens outputTokens costMicroUsd } }
+}`;
+
+describe('agentQuery', () => {
+  it('answers an ARCHITECT through a one-shot Finn session the caller then owns', async () => {
+    const auth = await walletAuth(architect);
+    const res = await d.gql<{ agentQuery: { response: string; sessionId: string; toolCalls: unknown[]; cost: unknown } }>(
+      AGENT_QUERY, { input: { query: 'What is BGT?', maxTokens: 256, knowledgeDomain: 'berachain' } }, auth,
+    );
+    expect(res.body.errors).toBeUndefined();
+    const r = res.body.data!.agentQuery;
+    expect(r.response).toBe('Echo: [knowledge domain: berachain]\nWhat is BGT?');
+    expect(r.toolCalls).toEqual([{ name: 'knowledge_search', args: { query: expect.any(String) }, result: expect.stringContaining('Found 3 documents') }]);
+    expect(r.cost).toEqual({ inputTokens: null, outputTokens: null, costMicroUsd: null });
+    const own = await d.gql<{ chatSession: { id: string } }>('query($id: ID!) { chatSession(id: $id) { id } }', { id: r.sessionId }, auth);
+    expect(own.body.data?.chatSession.id).toBe(r.sessionId);
+  });
+
+  it('denies lower tiers with the required and actual tier, and anonymous callers', async () => {
+    const res = await d.gql(AGENT_QUERY, { input: { query: 'q' } }, await walletAuth(participant));
+    expect(res.status).toBe(403);
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', requiredTier: 'ARCHITECT', actualTier: 'PARTICIPANT' });
+    const anon = await d.gql(AGENT_QUERY, { input: { query: 'q' } });
+    expect(anon.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const service = await d.gql(AGENT_QUERY, { input: { query: 'q' } }, { authorization: `Bearer ${SERVICE_KEY}` });
+    expect(service.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('accepts an agent acting for an ARCHITECT owner', async () => {
+    const tba = newWallet();
+    d.sim.control.setTba(tba, { nftContract: '0x00000000000000000000000000000000000000aa', tokenId: '7', ownerWallet: architect });
+    const headers = { 'x-tba-address': tba, 'x-tba-signature': '0xsig', 'x-tba-timestamp': String(Math.floor(Date.now() / 1000)) };
+    const res = await d.gql<{ agentQuery: { response: string } }>(AGENT_QUERY, { input: { query: 'agent asks' } }, headers);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.agentQuery.response).toBe('Echo: agent asks');
+  });
+
+  it.each([
+    [{ query: 'x'.repeat(10_001) }, 'query'],
+    [{ query: '   ' }, 'query'],
+    [{ query: 'q', maxTokens: 0 }, 'maxTokens'],
+    [{ query: 'q', maxTokens: 4097 }, 'maxTokens'],
+    [{ query: 'q', knowledgeDomain: 'd'.repeat(101) }, 'knowledgeDomain'],
+  ])('rejects %j as BAD_USER_INPUT on %s before calling Finn', async (input, field) => {
+    const before = d.sim.control.requests.length;
+    const res = await d.gql(AGENT_QUERY, { input }, await walletAuth(architect));
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    expect(d.sim.control.requests.slice(before).filter((r) => r.path.startsWith('/api/sessions'))).toEqual([]);
+  });
+});
+
+describe('agent info and knowledge votes', () => {
+  const VOTE = 'mutation($s: ID!, $p: Int!) { voteKnowledgePriority(sourceId: $s, priority: $p) { sourceId averagePriority voteCount lastVotedAt } }';
+
+  it('lists capabilities and Finn knowledge to wallets and agents', async () => {
+    const res = await d.gql<{ agent: Record<string, unknown> }>(
+      '{ agent { capabilities knowledge { domains { name documentCount lastUpdated } totalDocuments lastIndexed } priorities { sourceId } } }',
+      {}, await walletAuth(observer),
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.agent.capabilities).toContain('agent_query');
+    expect(res.body.data!.agent.knowledge).toMatchObject({ totalDocuments: 42, lastIndexed: expect.any(String) });
+    expect(res.body.data!.agent.knowledge).toHaveProperty('domains', expect.arrayContaining([{ name: 'berachain', documentCount: 12, lastUpdated: expect.any(String) }]));
+    const anon = await d.gql('{ agent { capabilities } }');
+    expect(anon.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('keeps one vote per wallet per source and averages them', async () => {
+    const p = await walletAuth(participant);
+    const a = await walletAuth(architect);
+    await d.gql(VOTE, { s: 'docs.berachain', p: 1 }, p);
+    await d.gql(VOTE, { s: 'docs.berachain', p: 5 }, p);
+    const res = await d.gql<{ voteKnowledgePriority: Record<string, unknown> }>(VOTE, { s: 'docs.berachain', p: 2 }, a);
+    expect(res.body.data!.voteKnowledgePriority).toMatchObject({ sourceId: 'docs.berachain', averagePriority: 3.5, voteCount: 2 });
+    const info = await d.gql<{ agent: { priorities: Array<{ sourceId: string; voteCount: number }> } }>('{ agent { priorities { sourceId voteCount } } }', {}, a);
+    expect(info.body.data!.agent.priorities).toContainEqual({ sourceId: 'docs.berachain', voteCount: 2 });
+    const gov = await d.gql<{ governance: { governors: Array<{ resourceType: string; health: { totalItems: number; staleItems: number } }> } }>(
+      '{ governance { governors { resourceType health { totalItems staleItems } } } }', {}, { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+    );
+    expect(gov.body.data!.governance.governors.find((g) => g.resourceType === 'knowledge_governor')?.health).toEqual({ totalItems: 1, staleItems: 0 });
+  });
+
+  it('validates votes and requires PARTICIPANT', async () => {
+    const bad = await d.gql(VOTE, { s: 'src', p: 6 }, await walletAuth(participant));
+    expect(bad.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'priority' });
+    const badId = await d.gql(VOTE, { s: 'a b', p: 3 }, await walletAuth(participant));
+    expect(badId.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'sourceId' });
+    const low = await d.gql(VOTE, { s: 'src', p: 3 }, await walletAuth(observer));
+    expect(low.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', requiredTier: 'PARTICIPANT', actualTier: 'OBSERVER' });
+  });
+});
+
+describe('oracle and personality', () => {
+  it('serves the oracle to wallets and services, cached, with the fallback when Finn lacks B2', async () => {
+    const q = '{ oracle { nftId name damp96Summary beauvoirHash } }';
+    const res = await d.gql<{ oracle: Record<string, unknown> }>(q, {}, { authorization: `Bearer ${SERVICE_KEY}` });
+    expect(res.body.data!.oracle).toMatchObject({ nftId: 'oracle', name: 'The Oracle', beauvoirHash: 'sha256:0f1e2d3c4b5a' });
+    const calls = d.sim.control.counter('http');
+    await d.gql(q, {}, await walletAuth(observer));
+    expect(d.sim.control.counter('http') - calls).toBe(0); // B2 answered from the cache
+    await d.server.ds.cache.delete('finn:oracle:v1');
+    d.sim.control.absent('oracle');
+    const fallback = await d.gql<{ oracle: Record<string, unknown> }>(q, {}, { authorization: `Bearer ${SERVICE_KEY}` });
+    expect(fallback.body.data!.oracle).toEqual({ nftId: 'oracle', name: 'The Oracle', damp96Summary: null, beauvoirHash: null });
+    d.sim.control.absent('oracle', false);
+    expect((await d.gql(q)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('serves a personality with its evolution, and null when Finn has none', async () => {
+    d.sim.control.setBeauvoir('nft-1', { name: 'Bera', traits: ['kind'] });
+    d.sim.control.setEvolution('nft-1', [{ version: 2, timestamp: '2025-02-01T00:00:00.000Z', changes: ['x'], trigger: 'chat' }] as never);
+    const q = 'query($n: ID!) { personality(nftId: $n) { nftId name traits version evolution { version timestamp trigger } } }';
+    const auth = await walletAuth(observer);
+    const res = await d.gql<{ personality: Record<string, unknown> }>(q, { n: 'nft-1' }, auth);
+    expect(res.body.data!.personality).toMatchObject({ nftId: 'nft-1', name: 'Bera', traits: ['kind'], evolution: [{ version: '2', trigger: 'chat' }] });
+    const none = await d.gql<{ personality: unknown }>(q, { n: 'nft-none' }, auth);
+    expect(none.body).toEqual({ data: { personality: null } });
+    const bad = await d.gql(q, { n: '../x' }, auth);
+    expect(bad.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'nftId' });
+  });
+});

@@ -1,0 +1,168 @@
+import { connect, JSONCodec } from 'nats';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
+import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
+import { NATS_URL, uniqueTag } from '../helpers/services.js';
+import { codeOf, tempAllowlistPath } from '../helpers/siwe.js';
+
+const VIEWER = '{ viewer { identity wallet tbaAddress agentNftId conviction { tier bgtStaked source modelPool } nfts { nftId ownerWallet delegatedWallets } } }';
+const SERVICE_KEY = 'dxk_identity_test_key_0123456789';
+type ViewerJson = { identity: string; wallet: string | null; tbaAddress: string | null; agentNftId: string | null; conviction: { tier: string; bgtStaked: number | null; source: string; modelPool: string } | null; nfts: Array<{ nftId: string }> };
+
+describe('identities, conviction and the viewer', () => {
+  const subject = `${uniqueTag('identity')}.`;
+  const wallet = newWallet();
+  const owner = newWallet();
+  let d: TestDixie;
+  let file: Awaited<ReturnType<typeof tempAllowlistPath>>;
+
+  const viewer = async (headers: Record<string, string>) => {
+    const res = await d.gql<{ viewer: ViewerJson | null }>(VIEWER, {}, headers);
+    return { code: codeOf(res.body), viewer: res.body.data?.viewer ?? null };
+  };
+  const stakingCalls = (w: string) => d.sim.control.requests.filter((r) => r.route === 'staking' && r.path.toLowerCase().includes(w.toLowerCase())).length;
+
+  beforeAll(async () => {
+    file = await tempAllowlistPath();
+    await writeAllowlist(file.path, [wallet], [SERVICE_KEY]);
+    d = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: file.path, DIXIE_RATE_LIMIT_RPM: '0', NATS_URL }, natsSubjectPrefix: subject });
+    await waitFor(() => d.server.ds.nats?.isUp(), { what: 'NATS' });
+  });
+  afterAll(async () => {
+    await d?.stop();
+    await file?.cleanup();
+  });
+  beforeEach(() => d.sim.control.clearFaults());
+
+  it('is null for an anonymous caller', async () => {
+    expect(await viewer({})).toEqual({ code: 'OK', viewer: null });
+  });
+
+  it('knows an allowlisted service key and rejects an unknown one', async () => {
+    expect((await viewer({ authorization: `Bearer ${SERVICE_KEY}` })).viewer).toEqual({
+      identity: 'SERVICE', wallet: null, tbaAddress: null, agentNftId: null, conviction: null, nfts: [],
+    });
+    expect((await viewer({ authorization: 'Bearer dxk_not_on_the_list_0123456789' })).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('knows the admin key', async () => {
+    expect((await viewer({ authorization: `Bearer ${TEST_ADMIN_KEY}` })).viewer?.identity).toBe('ADMIN');
+  });
+
+  it('derives a wallet tier from Finn staking and caches it', async () => {
+    d.sim.control.setStaking(wallet, 150);
+    d.sim.control.setNfts(wallet, [{ nftId: 'nft-1' }]);
+    const auth = await walletAuth(wallet);
+    const before = stakingCalls(wallet);
+    const first = await viewer(auth);
+    expect(first.viewer).toMatchObject({
+      identity: 'WALLET',
+      wallet,
+      conviction: { tier: 'BUILDER', bgtStaked: 150, source: 'STAKING', modelPool: 'pool_standard' },
+      nfts: [{ nftId: 'nft-1', ownerWallet: wallet, delegatedWallets: [] }],
+    });
+    for (let i = 0; i < 5; i++) expect((await viewer(auth)).viewer?.conviction?.tier).toBe('BUILDER');
+    expect(stakingCalls(wallet) - before).toBe(1);
+  });
+
+  it('invalidates a cached tier on dixie.staking.changed and ignores malformed messages', async () => {
+    const auth = await walletAuth(wallet);
+    await viewer(auth);
+    d.sim.control.setStaking(wallet, 20_000);
+    expect((await viewer(auth)).viewer?.conviction?.tier).toBe('BUILDER');
+    const nc = await connect({ servers: NATS_URL });
+    const codec = JSONCodec();
+    try {
+      nc.publish(`${subject}dixie.staking.changed`, codec.encode({ nope: true }));
+      nc.publish(`${subject}dixie.staking.changed`, codec.encode({ wallet: wallet.toLowerCase() }));
+      await nc.flush();
+      await waitFor(async () => (await viewer(auth)).viewer?.conviction?.tier === 'SOVEREIGN', { what: 'new tier' });
+      expect(d.logs.some((l) => l.event === 'staking_changed_invalid')).toBe(true);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('falls back when Finn does not serve B6 (allowlisted → fallback tier, else OBSERVER) or is unreachable', async () => {
+    const fresh = newWallet();
+    await d.server.ds.allowlist.add('wallet', fresh);
+    d.sim.control.absent('staking');
+    expect((await viewer(await walletAuth(fresh))).viewer?.conviction).toEqual({ tier: 'ARCHITECT', bgtStaked: null, source: 'LEGACY_ALLOWLIST', modelPool: 'pool_premium' });
+    const other = newWallet();
+    await d.server.ds.allowlist.add('wallet', other);
+    d.sim.control.clearFaults();
+    d.sim.control.failWith(503, 'staking');
+    expect((await viewer(await walletAuth(other))).viewer?.conviction?.source).toBe('LEGACY_ALLOWLIST');
+    // A wallet that is not allowlisted (an agent's owner) gets OBSERVER.
+    d.sim.control.absent('staking');
+    expect(await d.server.ds.conviction.forWallet(newWallet())).toEqual({ tier: 'OBSERVER', bgtStaked: null, source: 'DEFAULT', modelPool: 'pool_observer' });
+  });
+
+  it('lists no NFTs when Finn does not serve B3', async () => {
+    const fresh = newWallet();
+    await d.server.ds.allowlist.add('wallet', fresh);
+    d.sim.control.absent('nfts');
+    expect((await viewer(await walletAuth(fresh))).viewer?.nfts).toEqual([]);
+  });
+
+  describe('TBA agents', () => {
+    const tba = newWallet();
+    const contract = '0x6666397dfe9a8c469bf65dc744cb1c733416c420';
+    const headers = (over: Record<string, string> = {}) => ({
+      'x-tba-address': tba, 'x-tba-signature': 'sig-1', 'x-tba-timestamp': String(Math.floor(Date.now() / 1000)), ...over,
+    });
+    beforeAll(() => {
+      d.sim.control.setTba(tba, { nftContract: contract, tokenId: '42', ownerWallet: owner, signature: 'sig-1' });
+      d.sim.control.setNfts(owner, [{ nftId: 'mibera:42', contractAddress: contract, tokenId: '42' }]);
+      d.sim.control.setStaking(owner, 1_500);
+    });
+
+    it('acts for its owner wallet with the owner tier, verified once and cached', async () => {
+      const h = headers();
+      const calls = () => d.sim.control.requests.filter((r) => r.route === 'verifyTba').length;
+      const before = calls();
+      const first = await viewer(h);
+      expect(first.viewer).toMatchObject({
+        identity: 'AGENT', wallet: owner, tbaAddress: tba, agentNftId: 'mibera:42',
+        conviction: { tier: 'ARCHITECT', source: 'STAKING' },
+      });
+      await viewer(h);
+      expect(calls() - before).toBe(1);
+    });
+
+    it.each([
+      ['a wrong signature', { 'x-tba-signature': 'forged' }],
+      ['a stale timestamp', { 'x-tba-timestamp': String(Math.floor(Date.now() / 1000) - 400) }],
+      ['a future timestamp', { 'x-tba-timestamp': String(Math.floor(Date.now() / 1000) + 400) }],
+      ['a missing header', { 'x-tba-signature': '' }],
+      ['a malformed address', { 'x-tba-address': '0x123' }],
+    ])('rejects %s', async (_name, over) => {
+      expect((await viewer(headers(over))).code).toBe('UNAUTHENTICATED');
+    });
+
+    it('is unavailable when Finn does not serve B9', async () => {
+      d.sim.control.absent('verifyTba');
+      expect((await viewer(headers({ 'x-tba-timestamp': String(Math.floor(Date.now() / 1000) - 1) }))).code).toBe('UNAUTHENTICATED');
+    });
+  });
+});
+
+describe('conviction invalidation without NATS', () => {
+  it('invalidates locally', async () => {
+    const file = await tempAllowlistPath();
+    const wallet = newWallet();
+    await writeAllowlist(file.path, [wallet]);
+    const d = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: file.path, DIXIE_RATE_LIMIT_RPM: '0' } });
+    try {
+      d.sim.control.setStaking(wallet, 1);
+      expect((await d.server.ds.conviction.forWallet(wallet)).tier).toBe('PARTICIPANT');
+      d.sim.control.setStaking(wallet, 100);
+      expect((await d.server.ds.conviction.forWallet(wallet)).tier).toBe('PARTICIPANT');
+      await d.server.ds.conviction.invalidate(wallet);
+      expect((await d.server.ds.conviction.forWallet(wallet)).tier).toBe('BUILDER');
+    } finally {
+      await d.stop();
+      await file.cleanup();
+    }
+  });
+});

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { getIntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDixie, type TestDixie } from '../helpers/dixie.js';
+import { openRawWs } from '../helpers/raw-ws.js';
+import { codeOf } from '../helpers/siwe.js';
+
+/** `__type` nesting counts towards the depth: n fields deep (`{ a }` is depth 1). */
+function typeDepth(n: number): string {
+  let inner = 'name';
+  for (let i = 0; i < n - 4; i++) inner = `ofType { ${inner} }`;
+  return `{ __type(name: "Query") { fields { type { ${inner} } } } }`;
+}
+
+describe('GraphQL limits (graphql.md)', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '0' } });
+  });
+  afterAll(async () => d?.stop());
+
+  const expectTooComplex = async (query: string) => {
+    const res = await d.gql(query);
+    expect(codeOf(res.body)).toBe('QUERY_TOO_COMPLEX');
+    expect(res.status).toBe(400);
+    expect(res.body.data ?? null).toBeNull();
+  };
+  const expectAccepted = async (query: string) => {
+    const res = await d.gql(query);
+    expect(res.body.errors, JSON.stringify(res.body.errors)).toBeUndefined();
+    expect(res.status).toBe(200);
+  };
+
+  it('accepts depth 10 and rejects depth 11', async () => {
+    await expectAccepted(typeDepth(10));
+    await expectTooComplex(typeDepth(11));
+    await expectTooComplex(typeDepth(40));
+  });
+
+  it('does not count the standard __schema introspection query (GraphiQL works)', async () => {
+    await expectAccepted(getIntrospectionQuery());
+  });
+
+  it('accepts 15 aliases and rejects 16', async () => {
+    const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: health { status }`).join(' ')} }`;
+    await expectAccepted(aliases(15));
+    await expectTooComplex(aliases(16));
+  });
+
+  it('rejects more than 2000 tokens', async () => {
+    await expectTooComplex(`{ health { ${'status '.repeat(2000)} } }`);
+  });
+
+  it('rejects more than 50 directives', async () => {
+    const directives = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `t${i}: __typename @include(if: true)`).join(' ')} }`;
+    await expectAccepted(directives(50));
+    await expectTooComplex(directives(51));
+  });
+
+  it('rejects a document over 15,000 characters', async () => {
+    await expectTooComplex(`# ${'x'.repeat(15_000)}\n{ __typename }`);
+  });
+
+  it('answers a token bomb over WebSocket with an error instead of closing the socket', async () => {
+    const ws = await openRawWs(d.wsUrl);
+    expect(await ws.init()).toBe('ack');
+    ws.subscribe('bomb', `{ health { ${'status '.repeat(2500)} } }`);
+    const msg = await ws.waitFor((m) => m.id === 'bomb');
+    expect(msg.type).toBe('error');
+    expect((msg.payload as Array<{ extensions: { code: string } }>)[0]?.extensions.code).toBe('QUERY_TOO_COMPLEX');
+    ws.subscribe('fine', '{ __typename }');
+    expect((await ws.waitFor((m) => m.id === 'fine')).type).toBe('next');
+    ws.close();
+  });
+
+  it('suggests fields outside production', async () => {
+    const res = await d.gql('{ helth { status } }');
+    expect(res.body.errors?.[0]?.message).toMatch(/Did you mean/);
+  });
+});
+
+describe('production hardening', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ env: { NODE_ENV: 'production', DIXIE_RATE_LIMIT_RPM: '0' } });
+  });
+  afterAll(async () => d?.stop());
+
+  it('hides field suggestions and disables introspection', async () => {
+    const typo = await d.gql('{ helth { status } }');
+    expect(typo.body.errors?.length).toBeGreaterThan(0);
+    expect(JSON.stringify(typo.body)).not.toMatch(/Did you mean|health/);
+    const intro = await d.gql('{ __schema { types { name } } }');
+    expect(intro.body.errors?.length).toBeGreaterThan(0);
+    expect(intro.body.data ?? null).toBeNull();
+  });
+});
+
+describe('trusted documents', () => {
+  const healthOp = readFileSync('test/operations/health.graphql', 'utf8');
+
+  it('enforce: runs documents from the manifest (whatever their formatting) and rejects others', async () => {
+    const d = await startDixie({ env: { DIXIE_TRUSTED_DOCUMENTS: 'enforce', DIXIE_RATE_LIMIT_RPM: '0' } });
+    try {
+      const ok = await d.gql(healthOp);
+      expect(ok.body.errors).toBeUndefined();
+      const reformatted = await d.gql(healthOp.replace(/\s+/g, ' ').replace('status', 'status,'));
+      expect(reformatted.body.errors).toBeUndefined();
+      const unknown = await d.gql('{ health { status } }');
+      expect(codeOf(unknown.body)).toBe('UNTRUSTED_DOCUMENT');
+      expect(unknown.status).toBe(400);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('log: runs unknown documents and logs them', async () => {
+    const d = await startDixie({ env: { DIXIE_TRUSTED_DOCUMENTS: 'log', DIXIE_RATE_LIMIT_RPM: '0' } });
+    try {
+      expect((await d.gql(healthOp)).body.errors).toBeUndefined();
+      expect(d.logs.some((l) => l.event === 'untrusted_document')).toBe(false);
+      expect((await d.gql('{ __typename }')).body.errors).toBeUndefined();
+      expect(d.logs.some((l) => l.event === 'untrusted_document' && typeof l['hash'] === 'string')).toBe(true);
+    } finally {
+      await d.stop();
+    }
+  });
+});

@@ -1,0 +1,187 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
+import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
+import { openRawWs } from '../helpers/raw-ws.js';
+import { REDIS_URL, uniqueTag } from '../helpers/services.js';
+import { tempAllowlistPath } from '../helpers/siwe.js';
+
+const GOV = '/api/health/governance';
+const get = (d: TestDixie, path: string, headers: Record<string, string> = {}) =>
+  fetch(`${d.url}${path}`, { headers: { authorization: TEST_ADMIN_KEY, ...headers } });
+const limits = (res: Response) => [res.headers.get('x-ratelimit-limit'), res.headers.get('x-ratelimit-remaining')];
+
+describe('rate limiting, memory backend', () => {
+  let d: TestDixie;
+  let file: Awaited<ReturnType<typeof tempAllowlistPath>>;
+  const wallet = newWallet();
+
+  beforeAll(async () => {
+    file = await tempAllowlistPath();
+    await writeAllowlist(file.path, [wallet]);
+    d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '3', DIXIE_ALLOWLIST_PATH: file.path } });
+  });
+  afterAll(async () => {
+    await d?.stop();
+    await file?.cleanup();
+  });
+
+  it('counts per identity, sets the headers on every response and answers 429 with Retry-After', async () => {
+    // The admin key is an identity of its own; an anonymous caller spends the IP budget.
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${d.url}${GOV}`);
+      seen.push([res.status, ...limits(res)]);
+    }
+    expect(seen).toEqual([[401, '3', '2'], [401, '3', '1'], [401, '3', '0']]);
+    const refused = await fetch(`${d.url}${GOV}`);
+    expect(refused.status).toBe(429);
+    expect(limits(refused)).toEqual(['3', '0']);
+    const retryAfter = refused.headers.get('retry-after');
+    expect(retryAfter).toMatch(/^\d+$/);
+    expect(await refused.json()).toEqual({ error: 'rate_limited', message: 'Too many requests', retry_after: Number(retryAfter) });
+  });
+
+  it('spends the same budget on /graphql, with RATE_LIMITED and retryAfter', async () => {
+    const res = await d.gql('{ __typename }');
+    expect(res.status).toBe(429);
+    expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: Number(res.headers.get('retry-after')) });
+    expect(res.headers.get('x-ratelimit-limit')).toBe('3');
+  });
+
+  it('exempts /api/health', async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${d.url}/api/health`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+    }
+  });
+
+  it('gives a verified wallet and the admin key budgets of their own', async () => {
+    const auth = await walletAuth(wallet);
+    const first = await d.gql('{ viewer { identity } }', {}, auth);
+    expect(first.status).toBe(200);
+    expect(limits(first as unknown as Response)).toEqual(['3', '2']);
+    expect((await get(d, GOV)).status).toBe(200);
+  });
+});
+
+describe('rate limiting disabled (RPM 0)', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '0' } });
+  });
+  afterAll(async () => d?.stop());
+
+  it('never limits and sets no rate-limit headers', async () => {
+    for (let i = 0; i < 120; i++) {
+      const res = await fetch(`${d.url}${GOV}`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+      expect(res.headers.get('retry-after')).toBeNull();
+    }
+    expect((await d.gql('{ __typename }')).status).toBe(200);
+  });
+});
+
+describe('rate limiting, Redis backend', () => {
+  const prefix = `${uniqueTag('ratelimit')}:`;
+  let a: TestDixie;
+  let b: TestDixie;
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    a = await startDixie({ env: { REDIS_URL, DIXIE_RATE_LIMIT_RPM: '4' }, redisKeyPrefix: prefix });
+    b = await startDixie({ env: { REDIS_URL, DIXIE_RATE_LIMIT_RPM: '4' }, redisKeyPrefix: prefix, sim: a.sim });
+    await waitFor(() => a.server.ds.redis?.isUp() && b.server.ds.redis?.isUp(), { what: 'Redis' });
+  });
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('shares one budget between two instances', async () => {
+    const statuses = [];
+    for (const d of [a, b, a, b, a, b]) statuses.push((await fetch(`${d.url}${GOV}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+    const res = await fetch(`${b.url}${GOV}`);
+    expect(limits(res)).toEqual(['4', '0']);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps its keys under the configured prefix', async () => {
+    const keys = await redis.keys(`${prefix}ratelimit:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.every((k) => k.startsWith(`${prefix}ratelimit:ip:`))).toBe(true);
+  });
+});
+
+describe('rate limiting when Redis is down', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ env: { REDIS_URL: 'redis://127.0.0.1:1', DIXIE_RATE_LIMIT_RPM: '2' } });
+  });
+  afterAll(async () => d?.stop());
+
+  it('lets requests through, logs a warning and counts the failures', async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${d.url}${GOV}`);
+      expect(res.status).toBe(401);
+      expect(limits(res)).toEqual(['2', '2']);
+    }
+    expect(d.logs.some((l) => l.event === 'rate_limit_backend_unavailable' && l.level === 'warn')).toBe(true);
+    expect(d.server.ds.rateLimiter.backendFailures()).toBe(5);
+    const metrics = await d.server.ds.metrics.registry.getSingleMetricAsString('dixie_rate_limit_backend_failures_total');
+    expect(metrics).toMatch(/dixie_rate_limit_backend_failures_total 5/);
+  });
+});
+
+describe('WebSocket limits', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '0' } });
+  });
+  afterAll(async () => d?.stop());
+
+  const SUB = 'subscription { healthChanged { status } }';
+
+  it('allows 20 concurrent subscriptions per identity and refuses the 21st, across connections', async () => {
+    const one = await openRawWs(d.wsUrl);
+    const two = await openRawWs(d.wsUrl);
+    expect(await one.init()).toBe('ack');
+    expect(await two.init()).toBe('ack');
+    for (let i = 1; i <= 15; i++) one.subscribe(`s${i}`, SUB);
+    for (let i = 16; i <= 20; i++) two.subscribe(`s${i}`, SUB);
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 20, { what: '20 active subscriptions' });
+    two.subscribe('s21', SUB);
+    const refused = await two.waitFor((m) => m.id === 's21');
+    expect(refused.type).toBe('error');
+    expect((refused.payload as Array<{ extensions: { code: string } }>)[0]?.extensions.code).toBe('RATE_LIMITED');
+    expect([...one.messages, ...two.messages].filter((m) => m.type === 'error' && m.id !== 's21')).toEqual([]);
+    // Completing one frees a slot; closing a socket frees all of its slots.
+    one.send({ id: 's1', type: 'complete' });
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 19, { what: 'a freed slot' });
+    two.subscribe('s22', SUB);
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 20, { what: 's22 active' });
+    one.close();
+    await one.closed;
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 6, { what: 'slots of the closed socket freed' });
+    const three = await openRawWs(d.wsUrl);
+    expect(await three.init()).toBe('ack');
+    for (let i = 0; i < 14; i++) three.subscribe(`t${i}`, SUB);
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 20, { what: '14 more' });
+    expect([...two.messages, ...three.messages].filter((m) => m.type === 'error' && m.id !== 's21')).toEqual([]);
+    two.close();
+    three.close();
+  });
+
+  it('closes a socket that sends connection_init twice with 4429', async () => {
+    const ws = await openRawWs(d.wsUrl);
+    expect(await ws.init()).toBe('ack');
+    ws.send({ type: 'connection_init' });
+    expect((await ws.closed).code).toBe(4429);
+  });
+});

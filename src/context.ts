@@ -1,6 +1,7 @@
 import type { Access } from './datasources/access.js';
 import type { Datasources } from './datasources/index.js';
 import type { FinnCallContext } from './datasources/finn/index.js';
+import type { MemoryRequest } from './datasources/memory.js';
 import type { Logger } from './logger.js';
 import type { Viewer } from './domain/viewer.js';
 
@@ -18,4 +19,6 @@ export interface Context extends ServerContext {
   ds: Datasources;
   /** Forwarded on every Finn call made for this request. */
   finnCtx: FinnCallContext;
+  /** Soul-memory access answers and the projection DataLoader of this request. */
+  memory: MemoryRequest;
 }

@@ -41,14 +41,16 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
     context: async ({ request, requestId, clientIp, viewer }): Promise<Context> => {
       const finnCtx = { requestId, clientIp };
       const v = viewer ?? (await resolveViewer(ds, credentialsFromHeaders((n) => request.headers.get(n)), finnCtx));
+      const access = createAccess(v, ds, finnCtx);
       return {
         requestId,
         clientIp,
         viewer: v,
-        access: createAccess(v, ds, finnCtx),
+        access,
         ds,
         logger: ds.logger,
         finnCtx,
+        memory: ds.memory.forRequest(access),
       };
     },
   });

@@ -30,6 +30,8 @@ import { createFleetGovernor } from './fleet-governor.js';
 import { createReplayGuard, type ReplayGuard } from './replay-guard.js';
 import { createAutonomousService, type AutonomousService } from './autonomous.js';
 import { createReputationService, type ReputationService } from './reputation.js';
+import { createMemoryService, type MemoryService } from './memory.js';
+import type { MemoryWriterOptions } from './memory-writer.js';
 
 /** Everything process-scoped: created once, shared by every request, closed once on shutdown. */
 export interface Datasources {
@@ -69,6 +71,8 @@ export interface Datasources {
   replayGuard: ReplayGuard;
   autonomous: AutonomousService;
   reputation: ReputationService;
+  /** Soul memory: the event log fed by chat streams, projections, sealing (FEATURE_DISABLED without a database). */
+  memory: MemoryService;
 }
 
 /** Test isolation knobs: a Redis key prefix and NATS subject prefix per test file. */
@@ -88,6 +92,8 @@ export interface DatasourceOptions {
   chatStreams?: Partial<ChatStreamOptions>;
   /** Scheduler tick interval (default DIXIE_SCHEDULER_TICK_MS, 15 s). */
   schedulerTickMs?: number;
+  /** Soul-memory write retries (short in tests). */
+  memoryWriter?: Partial<MemoryWriterOptions>;
 }
 
 export async function createDatasources(config: Readonly<Config>, logger: Logger, opts: DatasourceOptions = {}): Promise<Datasources> {
@@ -117,6 +123,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const replayGuard = createReplayGuard(redis, logger);
   const autonomous = createAutonomousService({ db, cache, nats, logger, ttlSeconds: config.autonomousPermissionTtl, defaultBudget: config.autonomousBudget });
   const reputation = createReputationService({ db, nats, logger });
+  const memory = createMemoryService({ db, cache, redis, nats, finn, streams: chatStreams, logger, projectionTtl: config.memoryProjectionTtl, maxEvents: config.memoryMaxEvents, sealKey: config.memorySealKey, writer: opts.memoryWriter });
   const allowlist = await createAllowlistStore({ path: config.allowlistPath, logger, pollMs: opts.allowlistPollMs });
   const signIn = createSignIn({ config, nonces: createNonceStore({ redis, ttlMs: opts.siweNonceTtlMs }), allowlist, logger });
   const conviction = createConviction({ config, finn: finn.client, cache, allowlist, nats, logger });
@@ -129,7 +136,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
     ...(redis ? { redisUp: () => redis.isUp() } : {}),
     ...(nats ? { natsUp: () => nats.isUp() } : {}),
   });
-  return { allowlist, signIn, conviction, tba, rateLimiter, config, logger, finn, db, redis, nats, cache, events, knowledge, governors, health, metrics, tracer, chatStreams, chat, agent, knowledgeVotes, schedules, scheduler, replayGuard, autonomous, reputation };
+  return { allowlist, signIn, conviction, tba, rateLimiter, config, logger, finn, db, redis, nats, cache, events, knowledge, governors, health, metrics, tracer, chatStreams, chat, agent, knowledgeVotes, schedules, scheduler, replayGuard, autonomous, reputation, memory };
 }
 
 /** Closes what createDatasources opened, in dependency order; each close runs once. */
@@ -139,6 +146,7 @@ export async function closeDatasources(ds: Datasources): Promise<void> {
   ds.conviction.close();
   ds.rateLimiter.close();
   ds.chatStreams.close();
+  await ds.memory.close();
   await stopScheduleWork(ds);
   await Promise.allSettled([ds.nats?.drain(), ds.redis?.close(), ds.db?.close()]);
 }

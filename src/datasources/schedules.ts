@@ -48,7 +48,7 @@ const MAX_PROMPT = 4000;
 const MAX_NAME = 100;
 const MAX_FIRES = 100_000;
 const badInput = (field: string, message: string) => dixieError('BAD_USER_INPUT', message, { field });
-export const encodeCursor = (id: string) => Buffer.from(`e:${id}`).toString('base64url');
+const encodeCursor = (id: string) => Buffer.from(`e:${id}`).toString('base64url');
 function decodeCursor(cursor: string | null): string | null {
   if (!cursor) return null;
   const m = /^e:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -14,5 +14,7 @@ import '../resolvers/agent.js';
 import '../resolvers/schedule.js';
 import '../resolvers/autonomous.js';
 import '../resolvers/reputation.js';
+import './memory.js';
+import '../resolvers/memory.js';
 
 export const schema = builder.toSchema();

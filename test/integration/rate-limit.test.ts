@@ -9,7 +9,7 @@ import { tempAllowlistPath } from '../helpers/siwe.js';
 const GOV = '/api/health/governance';
 const get = (d: TestDixie, path: string, headers: Record<string, string> = {}) =>
   fetch(`${d.url}${path}`, { headers: { authorization: TEST_ADMIN_KEY, ...headers } });
-const limits = (res: Response) => [res.headers.get('x-ratelimit-limit'), res.headers.get('x-ratelimit-remaining')];
+const limits = (res: { headers: Headers }) => [res.headers.get('x-ratelimit-limit'), res.headers.get('x-ratelimit-remaining')];
 
 describe('rate limiting, memory backend', () => {
   let d: TestDixie;
@@ -61,7 +61,7 @@ describe('rate limiting, memory backend', () => {
     const auth = await walletAuth(wallet);
     const first = await d.gql('{ viewer { identity } }', {}, auth);
     expect(first.status).toBe(200);
-    expect(limits(first as unknown as Response)).toEqual(['3', '2']);
+    expect(limits(first)).toEqual(['3', '2']);
     expect((await get(d, GOV)).status).toBe(200);
   });
 });

@@ -1,0 +1,109 @@
+import { createTurnAssembler, type NewMemoryEvent } from '../domain/memory-events.js';
+import type { Logger } from '../logger.js';
+import type { Finn } from './finn/index.js';
+import type { ChatActivity, ChatStreamManager } from './finn/stream-manager.js';
+
+export interface MemoryWriterOptions {
+  /** Attempts per batch before it is logged as memory_append_failed (default 4). */
+  attempts: number;
+  /** Backoff before retry n is baseDelayMs * 4^(n-1) (default 100 ms). */
+  baseDelayMs: number;
+  /** Sessions whose state is kept (ownership answer, turn assembly); the oldest idle ones go first. */
+  maxSessions: number;
+}
+
+const DEFAULTS: MemoryWriterOptions = { attempts: 4, baseDelayMs: 100, maxSessions: 10_000 };
+
+type Batch = { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[] };
+
+interface SessionState {
+  nftId: string;
+  wallet: string;
+  /** Finn B3 says the wallet owns the NFT; unknown until checked, failures are not remembered. */
+  owner: boolean | null;
+  assembler: ReturnType<typeof createTurnAssembler>;
+  pending: NewMemoryEvent[];
+  draining: Promise<void> | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Feeds soul memory from the chat streams: per session a small write queue that batches the frames
+ * arriving together into one transaction, appended in order as they arrive, only for a wallet that
+ * owns the session's NFT. A failing batch is retried with backoff and then logged, never thrown.
+ */
+export function createMemoryWriter(deps: { streams: ChatStreamManager; finn: Finn; logger: Logger; append: (b: Batch) => Promise<unknown>; options?: Partial<MemoryWriterOptions> }) {
+  const opts = { ...DEFAULTS, ...deps.options };
+  const sessions = new Map<string, SessionState>();
+
+  const isOwner = async (s: SessionState): Promise<boolean> => {
+    if (s.owner === null) {
+      const nfts = (await deps.finn.client.walletNfts(s.wallet)) ?? [];
+      s.owner = nfts.some((n) => n.nftId === s.nftId && n.ownerWallet.toLowerCase() === s.wallet.toLowerCase());
+    }
+    return s.owner;
+  };
+
+  async function write(sessionId: string, s: SessionState, events: NewMemoryEvent[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!(await isOwner(s))) return;
+        await deps.append({ nftId: s.nftId, conversationId: sessionId, actorWallet: s.wallet.toLowerCase(), events });
+        return;
+      } catch (err) {
+        const fields = { nft_id: s.nftId, session_id: sessionId, events: events.length, attempts: attempt, err: err instanceof Error ? err.message : String(err) };
+        if (attempt >= opts.attempts) {
+          deps.logger.error({ event: 'memory_append_failed', ...fields }, 'soul memory append failed');
+          return;
+        }
+        deps.logger.warn({ event: 'memory_append_retry', ...fields }, 'soul memory append failed, retrying');
+        await sleep(opts.baseDelayMs * 4 ** (attempt - 1));
+      }
+    }
+  }
+
+  async function drain(sessionId: string, s: SessionState): Promise<void> {
+    // One tick of delay lets frames that arrive together join one batch.
+    await new Promise((r) => setImmediate(r));
+    while (s.pending.length) await write(sessionId, s, s.pending.splice(0));
+    s.draining = null;
+  }
+
+  function stateFor(a: ChatActivity & { nftId: string }): SessionState {
+    const existing = sessions.get(a.sessionId);
+    if (existing && existing.nftId === a.nftId && existing.wallet === a.wallet) return existing;
+    if (sessions.size >= opts.maxSessions) {
+      for (const [id, s] of sessions) {
+        if (!s.draining) {
+          sessions.delete(id);
+          break;
+        }
+      }
+    }
+    const s: SessionState = { nftId: a.nftId, wallet: a.wallet, owner: null, assembler: createTurnAssembler(), pending: [], draining: null };
+    sessions.set(a.sessionId, s);
+    return s;
+  }
+
+  const off = deps.streams.onEvent((a) => {
+    if (a.nftId === null) return;
+    const s = stateFor({ ...a, nftId: a.nftId });
+    if (s.owner === false) return;
+    const produced = s.assembler.push(a.kind === 'prompt' ? { kind: 'prompt', text: a.text } : { kind: 'event', event: a.event });
+    if (!produced.length) return;
+    s.pending.push(...produced);
+    s.draining ??= drain(a.sessionId, s);
+  });
+
+  return {
+    /** Stops listening and waits (bounded) for queued batches to be written. */
+    async close(timeoutMs = 5_000): Promise<void> {
+      off();
+      const pending = [...sessions.values()].map((s) => s.draining).filter((p): p is Promise<void> => !!p);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((r) => (timer = setTimeout(r, timeoutMs)));
+      await Promise.race([Promise.allSettled(pending), timeout]).finally(() => clearTimeout(timer));
+    },
+  };
+}

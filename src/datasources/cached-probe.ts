@@ -35,6 +35,8 @@ export function createCachedProbe<T>(opts: { run: () => Promise<T>; initial: T; 
   return {
     async get() {
       if (performance.now() - at < opts.ttlMs) return value;
+      // Only the reader that starts a refresh waits for it; while it hangs, others get the last value.
+      if (inflight) return value;
       const pending = refresh();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([pending, new Promise<void>((r) => (timer = setTimeout(r, opts.waitMs)))]);

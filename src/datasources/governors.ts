@@ -1,4 +1,5 @@
 import type { GovernorHealth, GovernorReport } from '../domain/governor.js';
+import { createCachedProbe, type CachedProbe } from './cached-probe.js';
 
 /** What a governor measures; `null` when it cannot currently report. */
 export type GovernorReading = Omit<GovernorHealth, 'version'> | null;
@@ -14,19 +15,29 @@ export interface GovernorRegistry {
   report(): Promise<GovernorReport[]>;
 }
 
-/** Keeps each governor's `version`, bumped whenever its reading changes. */
-export function createGovernorRegistry(): GovernorRegistry {
-  const governors: Governor[] = [];
+/**
+ * Keeps each governor's `version`, bumped whenever its reading changes. Readings are cached and a
+ * reader waits at most `waitMs` for a refresh, so a governor whose database hangs cannot make
+ * /api/health slow: it reports its last reading (or null).
+ */
+export function createGovernorRegistry(opts: { ttlMs?: number; waitMs?: number } = {}): GovernorRegistry {
+  const governors: Array<{ g: Governor; probe: CachedProbe<GovernorReading> }> = [];
   const last = new Map<string, { key: string; version: number }>();
   return {
     register(g) {
-      governors.push(g);
+      const probe = createCachedProbe<GovernorReading>({
+        run: () => g.read().catch(() => null),
+        initial: null,
+        ttlMs: opts.ttlMs ?? 5_000,
+        waitMs: opts.waitMs ?? 20,
+      });
+      governors.push({ g, probe });
     },
-    resourceTypes: () => governors.map((g) => g.resourceType),
+    resourceTypes: () => governors.map(({ g }) => g.resourceType),
     async report() {
       return Promise.all(
-        governors.map(async (g): Promise<GovernorReport> => {
-          const reading = await g.read().catch(() => null);
+        governors.map(async ({ g, probe }): Promise<GovernorReport> => {
+          const reading = await probe.get();
           if (!reading) return { resourceType: g.resourceType, health: null };
           const key = JSON.stringify(reading);
           const prev = last.get(g.resourceType);

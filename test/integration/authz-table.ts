@@ -127,4 +127,24 @@ export const AUTHZ_TABLE: Record<string, AuthzRow> = {
     requiredTier: 'SOVEREIGN',
   },
   'Query.reputation': { document: 'query($nftId: ID!) { reputation(nftId: $nftId) { __typename } }', variables: own, expect: tierAtLeast('BUILDER'), requiredTier: 'BUILDER' },
+  // ── soul memory (#5): tier PARTICIPANT, then owner / delegate / policy (existence hidden as NOT_FOUND) ──
+  'Query.memory': { document: 'query($nftId: ID!) { memory(nftId: $nftId) { __typename } }', variables: own, expect: tierAtLeast('PARTICIPANT'), requiredTier: 'PARTICIPANT' },
+  'Mutation.sealConversation': {
+    document: 'mutation($nftId: ID!) { sealConversation(nftId: $nftId, conversationId: "conv-1", policy: { reason: "private" }) { __typename } }',
+    variables: own,
+    expect: tierAtLeast('PARTICIPANT'),
+    requiredTier: 'PARTICIPANT',
+  },
+  'Mutation.deleteConversation': {
+    document: 'mutation($nftId: ID!) { deleteConversation(nftId: $nftId, conversationId: "conv-1") { __typename } }',
+    variables: own,
+    expect: tierAtLeast('PARTICIPANT'),
+    requiredTier: 'PARTICIPANT',
+  },
+  'Mutation.setMemoryPolicy': {
+    document: 'mutation($nftId: ID!) { setMemoryPolicy(nftId: $nftId, access: READ_ONLY) }',
+    variables: own,
+    expect: tierAtLeast('PARTICIPANT'),
+    requiredTier: 'PARTICIPANT',
+  },
 };

@@ -58,7 +58,7 @@ describe('GET /api/health with every backend configured', () => {
   });
 
   it('reports healthy with the exact wire shape when everything is up', async () => {
-    const h = await until(d, (x) => x.status === 'healthy' && x.infrastructure?.nats?.status === 'healthy', 'healthy');
+    const h = await until(d, (x) => x.status === 'healthy' && x.infrastructure?.nats?.status === 'healthy' && x.reputation_service.initialized, 'healthy');
     expect(Object.keys(h).sort()).toEqual(
       ['status', 'version', 'uptime_seconds', 'services', 'infrastructure', 'reputation_service', 'governance', 'timestamp'].sort(),
     );

@@ -15,8 +15,10 @@ export function createCachedProbe<T>(opts: { run: () => Promise<T>; initial: T; 
   let value = opts.initial;
   let at = -Infinity;
   let inflight: Promise<void> | null = null;
+  let startedAt = 0;
 
   const refresh = () => {
+    if (!inflight) startedAt = performance.now();
     inflight ??= opts
       .run()
       .then(
@@ -34,12 +36,14 @@ export function createCachedProbe<T>(opts: { run: () => Promise<T>; initial: T; 
 
   return {
     async get() {
-      if (performance.now() - at < opts.ttlMs) return value;
-      // Only the reader that starts a refresh waits for it; while it hangs, others get the last value.
-      if (inflight) return value;
+      const now = performance.now();
+      if (now - at < opts.ttlMs) return value;
       const pending = refresh();
+      // Readers wait only within the first `waitMs` of a refresh; once it hangs, they get the last value.
+      const wait = opts.waitMs - (now - startedAt);
+      if (wait <= 0) return value;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([pending, new Promise<void>((r) => (timer = setTimeout(r, opts.waitMs)))]);
+      await Promise.race([pending, new Promise<void>((r) => (timer = setTimeout(r, wait)))]);
       clearTimeout(timer);
       return value;
     },

@@ -28,8 +28,8 @@ export function createGovernorRegistry(opts: { ttlMs?: number; waitMs?: number }
       const probe = createCachedProbe<GovernorReading>({
         run: () => g.read().catch(() => null),
         initial: null,
-        ttlMs: opts.ttlMs ?? 5_000,
-        waitMs: opts.waitMs ?? 20,
+        ttlMs: opts.ttlMs ?? 0,
+        waitMs: opts.waitMs ?? 200,
       });
       governors.push({ g, probe });
     },

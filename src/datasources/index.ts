@@ -107,7 +107,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const cache = redis ? createRedisCache(redis, logger) : createMemoryCache();
   const events = createEventBus({ nats, logger });
   const knowledge = createKnowledgeSource(finn.client, { ttlMs: opts.knowledgeTtlMs });
-  const governors = createGovernorRegistry({ ttlMs: opts.health?.infraProbeTtlMs, waitMs: opts.health?.waitMs });
+  const governors = createGovernorRegistry();
   governors.register(knowledge.governor);
   // Filled in by the knowledge-priority and schedule features; zero items until they report.
   const knowledgeVotes = db ? createKnowledgeVoteRepo(db) : null;

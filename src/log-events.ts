@@ -8,6 +8,7 @@ export const LogEvent = {
   dependencyUnreachable: 'dependency_unreachable',
   dependencyRecovered: 'dependency_recovered',
   callbackRejected: 'callback_rejected',
+  memoryAppendFailed: 'memory_append_failed',
   shutdownStarted: 'shutdown_started',
   shutdownFinished: 'shutdown_finished',
 } as const;

@@ -1,4 +1,5 @@
 import { createTurnAssembler, type NewMemoryEvent } from '../domain/memory-events.js';
+import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
 import type { Finn } from './finn/index.js';
 import type { ChatActivity, ChatStreamManager } from './finn/stream-manager.js';
@@ -54,7 +55,7 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; finn: Fin
       } catch (err) {
         const fields = { nft_id: s.nftId, session_id: sessionId, events: events.length, attempts: attempt, err: err instanceof Error ? err.message : String(err) };
         if (attempt >= opts.attempts) {
-          deps.logger.error({ event: 'memory_append_failed', ...fields }, 'soul memory append failed');
+          deps.logger.error({ event: LogEvent.memoryAppendFailed, ...fields }, 'soul memory append failed');
           return;
         }
         deps.logger.warn({ event: 'memory_append_retry', ...fields }, 'soul memory append failed, retrying');

@@ -119,7 +119,6 @@ describe('without a database, and with the Finn circuit open', () => {
     d.sim.control.clearFaults();
     const before = { requests: d.sim.control.requests.length, ws: d.sim.control.counter('ws.opened') };
 
-    const started = Date.now();
     const query = await d.gql('mutation { agentQuery(input: { query: "q" }) { response } }', {}, auth);
     expect(query.status).toBe(503);
     expect(query.body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryAfter: expect.any(Number) });
@@ -133,7 +132,6 @@ describe('without a database, and with the Finn circuit open', () => {
     const chat = await chatOverWs(c, { sessionId: id, text: 'x' });
     await c.dispose();
     expect(chat.events).toEqual([{ __typename: 'ChatError', code: 'UPSTREAM_UNAVAILABLE', message: expect.any(String), recoverable: true, retryAfter: expect.any(Number) }]);
-    expect(Date.now() - started).toBeLessThan(2_000);
 
     const upstream = d.sim.control.requests.slice(before.requests).filter((r) => !r.path.startsWith('/health'));
     expect(upstream).toEqual([]);

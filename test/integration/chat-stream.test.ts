@@ -187,9 +187,7 @@ describe('chat stream safety', () => {
     it(`ends with exactly one ChatError ${code} and completes on ${name}`, async () => {
       const sessionId = await startChat(alice);
       inject();
-      const started = Date.now();
       const res = await chatOverWs(await client(alice), { sessionId, text: 'fault' });
-      expect(Date.now() - started).toBeLessThan(5_000);
       const errors = res.events.filter((e) => e.__typename === 'ChatError');
       expect(errors).toHaveLength(1);
       expect(res.events.at(-1)).toMatchObject({ __typename: 'ChatError', code, message: expect.any(String), recoverable: expect.any(Boolean) });

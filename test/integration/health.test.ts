@@ -148,6 +148,7 @@ describe('GET /api/health with every backend configured', () => {
   });
 
   it('serves the same data through the GraphQL health query', async () => {
+    await until(d, (x) => x.status === 'healthy', 'healthy before the GraphQL read');
     const res = await d.gql<{ health: { status: string; version: string; services: { loaFinn: { circuitState: string } }; infrastructure: { nats: { status: string } } } }>(
       '{ health { status version services { loaFinn { circuitState } } infrastructure { nats { status } } } }',
     );

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import autocannon from 'autocannon';
+import { freePort } from '../test/helpers/spawn-dixie.js';
 
 export interface LoadResult {
   name: string;
@@ -15,51 +17,154 @@ export const LOAD = {
   duration: Number(process.env.BENCH_DURATION_S ?? 5),
 };
 
-/** The same tool and settings for every target in one run. */
-export async function load(name: string, opts: { url: string; method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string> }): Promise<LoadResult> {
+export interface LoadTarget {
+  url: string;
+  method?: 'GET' | 'POST';
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+/** The same tool and settings for every target in one run (`connections` overrides for latency-only runs). */
+export async function load(name: string, opts: LoadTarget, connections = LOAD.connections): Promise<LoadResult> {
   const r = await autocannon({
     url: opts.url,
     method: opts.method ?? 'GET',
     body: opts.body,
     headers: opts.headers,
-    connections: LOAD.connections,
+    connections,
     duration: LOAD.duration,
   });
   return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
 }
 
-export async function warm(opts: Parameters<typeof load>[1]): Promise<void> {
+export async function warm(opts: LoadTarget): Promise<void> {
   await autocannon({ url: opts.url, method: opts.method ?? 'GET', body: opts.body, headers: opts.headers, connections: 4, amount: 500 });
+}
+
+/** A POST /graphql load target. */
+export function gqlTarget(base: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): LoadTarget {
+  return { url: `${base}/graphql`, method: 'POST', body: JSON.stringify({ query, variables }), headers: { 'content-type': 'application/json', ...headers } };
+}
+
+/** Sends one request of a target and returns the parsed GraphQL body; throws on errors (a benchmark of errors is worthless). */
+export async function gqlOnce<T>(t: LoadTarget): Promise<T> {
+  const res = await fetch(t.url, { method: t.method ?? 'GET', body: t.body ?? null, headers: t.headers ?? {}, signal: AbortSignal.timeout(10_000) });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  if (res.status !== 200 || body.errors || !body.data) throw new Error(`unexpected answer ${res.status}: ${JSON.stringify(body).slice(0, 500)}`);
+  return body.data;
 }
 
 export interface Child {
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
+const live = new Set<ChildProcess>();
+// Last resort when the benchmark dies between start and stop: no orphaned servers.
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 /** Starts a TypeScript server in its own Node 24 process; it prints `{"port":n}` when listening. */
-export function startChild(script: string, env: Record<string, string>, readyPattern?: RegExp): Promise<Child> {
+export function startChild(script: string, env: Record<string, string>, readyPattern?: RegExp, readyTimeoutMs = 60_000): Promise<Child> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    live.add(child);
+    const exited = new Promise<void>((r) => child.once('exit', () => {
+      live.delete(child);
+      r();
+    }));
+    const stop = async (): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    };
+    const timer = setTimeout(() => {
+      reject(new Error(`${script} not ready within ${readyTimeoutMs} ms`));
+      void stop();
+    }, readyTimeoutMs);
     let out = '';
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
       const m = readyPattern ? readyPattern.exec(out) : /\{"port":(\d+)\}/.exec(out);
       if (m) {
+        clearTimeout(timer);
+        out = '';
         child.stdout?.removeAllListeners('data');
         child.stdout?.resume();
-        resolve({
-          port: Number(m[1]),
-          stop: () =>
-            new Promise<void>((r) => {
-              child.once('exit', () => r());
-              child.kill('SIGTERM');
-            }),
-        });
+        resolve({ port: Number(m[1]), pid: child.pid ?? 0, stop });
       }
     });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code}: ${out.slice(-2000)}`));
+    });
   });
+}
+
+export const BENCH_JWT_KEY = 'bench-jwt-key-0123456789abcdef0123456789';
+
+/** Dixie as in production (src/main.ts, NODE_ENV=production, LOG_LEVEL=info) against a Finn URL, plus `env`. */
+export async function startDixie(finnUrl: string, env: Record<string, string> = {}): Promise<Child> {
+  return startChild(
+    'src/main.ts',
+    {
+      FINN_URL: finnUrl,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      DIXIE_PORT: String(await freePort()),
+      DIXIE_JWT_PRIVATE_KEY: BENCH_JWT_KEY,
+      DIXIE_ADMIN_KEY: 'bench-admin-key',
+      DIXIE_RATE_LIMIT_RPM: '0',
+      DIXIE_TRUST_PROXY_HOPS: '0',
+      DIXIE_SHUTDOWN_GRACE_MS: '5000',
+      // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile Dixie under a scenario.
+      ...(process.env.BENCH_DIXIE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_DIXIE_NODE_OPTIONS } : {}),
+      ...env,
+    },
+    /"event":"listening","port":(\d+)/,
+  );
+}
+
+/** VmRSS of a process in bytes. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+  if (!kb) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb) * 1024;
+}
+
+/** Rejects after `ms` (the timer never keeps the process alive). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The q-quantile (0..1) of a sorted array, nearest rank. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (!sorted.length) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 export function printTable(rows: LoadResult[]): void {
@@ -67,9 +172,13 @@ export function printTable(rows: LoadResult[]): void {
   for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
 }
 
+/** Prints a PASS/MISS line; a miss never fails the process. */
+export function verdict(ok: boolean, label: string, detail: string): boolean {
+  console.log(`${ok ? 'PASS' : 'MISS'}  ${label}: ${detail}`);
+  return ok;
+}
+
 export function ratio(label: string, a: LoadResult, b: LoadResult, target: number): boolean {
   const x = a.rps / b.rps;
-  const ok = x >= target;
-  console.log(`${ok ? 'PASS' : 'MISS'}  ${label}: ${x.toFixed(2)} (target ≥ ${target})`);
-  return ok;
+  return verdict(x >= target, label, `${x.toFixed(2)} (target ≥ ${target})`);
 }

@@ -27,6 +27,8 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
     graphiql: production ? false : { title: 'Dixie', subscriptionsProtocol: 'WS' },
     cors: false,
     batching: false,
+    // app.ts reads and bounds every body (102,400 bytes) before yoga sees it.
+    maxRequestBodySize: false,
     logging: false,
     maskedErrors: { maskError: maskError(ds.logger) },
     plugins: [

@@ -16,6 +16,16 @@ export interface WalletToken {
 
 const encoder = new TextEncoder();
 
+// Importing the HMAC key costs more than verifying a token: import it once per secret.
+let cachedKey: { secret: string; key: Promise<CryptoKey> } | null = null;
+function hmacKey(secret: string): Promise<CryptoKey> {
+  if (cachedKey?.secret !== secret) {
+    const key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    cachedKey = { secret, key };
+  }
+  return cachedKey.key;
+}
+
 /** domain.md: HS256, sub = EIP-55 wallet, iss = aud = dixie-bff, iat, exp = iat + 1 h, jti. */
 export async function issueWalletToken(secret: string, wallet: string, now = Date.now()): Promise<WalletToken> {
   if (!secret) throw new Error('DIXIE_JWT_PRIVATE_KEY is not configured');
@@ -29,7 +39,7 @@ export async function issueWalletToken(secret: string, wallet: string, now = Dat
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .setJti(randomUUID())
-    .sign(encoder.encode(secret));
+    .sign(await hmacKey(secret));
   return { token, wallet, expiresAt: exp * 1000 };
 }
 
@@ -40,7 +50,7 @@ export async function issueWalletToken(secret: string, wallet: string, now = Dat
 export async function verifyWalletToken(secret: string, token: string, now = Date.now()): Promise<{ wallet: string; expiresAt: number } | null> {
   if (!secret || token.length > 4096) return null;
   try {
-    const { payload } = await jwtVerify(token, encoder.encode(secret), {
+    const { payload } = await jwtVerify(token, await hmacKey(secret), {
       algorithms: ['HS256'],
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,

@@ -11,6 +11,7 @@ import { scheduleCallbackRoutes } from './rest/schedule-callback.js';
 import { serveMetrics } from './rest/metrics.js';
 import { createRestRouter } from './rest/router.js';
 import { instrumentRequest } from './telemetry/http-span.js';
+import { disabledTracing } from './telemetry/tracing.js';
 import { createDixieWs, type DixieWs } from './ws.js';
 import { createDixieYoga, type DixieYoga } from './yoga.js';
 
@@ -43,7 +44,7 @@ export function buildApp(ds: Datasources): DixieApp {
   // Metric and span labels: route templates only, never raw ids or wallets.
   const routeOf = (path: string): string =>
     FIXED_PATHS.has(path) ? path : ((path === '/api' || path.startsWith('/api/')) && rest.routeOf(path)) || 'unmatched';
-  const telemetry = { tracer: ds.tracer, metrics: ds.metrics, routeOf };
+  const telemetry = { tracer: ds.tracer, metrics: ds.metrics, routeOf, tracing: ds.tracer !== disabledTracing.tracer };
   let ready = false;
   let inFlight = 0;
   let idle: (() => void) | null = null;

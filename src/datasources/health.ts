@@ -45,6 +45,8 @@ export interface HealthDeps {
 
 export interface HealthService {
   report(): Promise<HealthReport>;
+  /** The same report serialised once per reuse window (the REST body). */
+  reportJson(): Promise<string>;
   /** Emits a report when the overall status or the circuit state changes. */
   changes: ReturnType<typeof createPubSub<{ healthChanged: [HealthReport] }>>;
   start(): void;
@@ -155,15 +157,24 @@ export function createHealthService(deps: HealthDeps): HealthService {
 
   // Probes are cached already; reusing the assembled report for a moment keeps /api/health cheap
   // under polling load. A circuit transition invalidates it at once: circuit_state is always live.
-  let lastReport: { at: number; circuit: string; report: Promise<HealthReport> } | null = null;
-  function report(): Promise<HealthReport> {
+  let lastReport: { at: number; circuit: string; report: Promise<HealthReport>; json?: Promise<string> } | null = null;
+  function current() {
     const now = performance.now();
     const circuit = deps.finn.breaker.state();
-    if (lastReport && now - lastReport.at < o.reportReuseMs && lastReport.circuit === circuit) return lastReport.report;
+    if (lastReport && now - lastReport.at < o.reportReuseMs && lastReport.circuit === circuit) return lastReport;
     const fresh = build();
-    lastReport = { at: now, circuit, report: fresh };
-    fresh.catch(() => (lastReport = null));
-    return fresh;
+    const entry: NonNullable<typeof lastReport> = { at: now, circuit, report: fresh };
+    lastReport = entry;
+    fresh.catch(() => {
+      if (lastReport === entry) lastReport = null;
+    });
+    return entry;
+  }
+  const report = () => current().report;
+  function reportJson(): Promise<string> {
+    const entry = current();
+    entry.json ??= entry.report.then((r) => JSON.stringify(r));
+    return entry.json;
   }
 
   const changes = createPubSub<{ healthChanged: [HealthReport] }>();
@@ -179,6 +190,7 @@ export function createHealthService(deps: HealthDeps): HealthService {
 
   return {
     report,
+    reportJson,
     changes,
     start() {
       void evaluate();

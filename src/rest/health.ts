@@ -1,7 +1,7 @@
 import type { HealthService } from '../datasources/health.js';
 import type { GovernorRegistry } from '../datasources/governors.js';
 import { checkAdminKey } from '../domain/admin-key.js';
-import { sendError, sendJson } from './http.js';
+import { sendError, sendJson, sendRawJson } from './http.js';
 import type { RestRoute } from './router.js';
 
 export function healthRoutes(deps: { health: HealthService; governors: GovernorRegistry; adminKey: string }): RestRoute[] {
@@ -10,7 +10,7 @@ export function healthRoutes(deps: { health: HealthService; governors: GovernorR
       method: 'GET',
       path: '/api/health',
       rateLimited: false,
-      handle: async ({ res }) => sendJson(res, 200, await deps.health.report(), { 'Cache-Control': 'no-store' }),
+      handle: async ({ res }) => sendRawJson(res, 200, await deps.health.reportJson(), { 'Cache-Control': 'no-store' }),
     },
     {
       method: 'GET',

@@ -86,8 +86,12 @@ export function readBody(req: IncomingMessage, limit = BODY_LIMIT): Promise<Buff
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendRawJson(res, status, JSON.stringify(body), headers);
+}
+
+/** Sends an already serialised JSON body. */
+export function sendRawJson(res: ServerResponse, status: number, payload: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  const payload = JSON.stringify(body);
   res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');

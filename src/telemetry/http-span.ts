@@ -10,6 +10,8 @@ export interface HttpTelemetry {
   metrics: DixieMetrics;
   /** The route template for a path (`/api/admin/allowlist/:entry`), never the raw path. */
   routeOf(path: string): string;
+  /** False when no exporter is configured: spans are skipped, metrics are still recorded. */
+  tracing?: boolean;
 }
 
 /**
@@ -20,6 +22,14 @@ export function instrumentRequest(t: HttpTelemetry, req: IncomingMessage, res: S
   const started = performance.now();
   const method = req.method && METHODS.has(req.method) ? req.method : 'OTHER';
   const route = t.routeOf((req.url ?? '/').split('?')[0] ?? '/');
+  if (t.tracing === false) {
+    res.once('close', () => {
+      const labels = { method, route, status: String(res.statusCode) };
+      t.metrics.httpRequests.inc(labels);
+      t.metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+    });
+    return handle();
+  }
   const parent = extractTraceContext(req.headers);
   const requestId = req.headers['x-request-id'];
   const attributes = { 'http.request.method': method, 'http.route': route, ...(typeof requestId === 'string' ? { 'dixie.request_id': requestId } : {}) };

@@ -57,6 +57,8 @@ export interface Config {
   memoryMaxEvents: number;
   convictionTierTtl: number;
   personalityTtl: number;
+  /** Seconds a wallet's NFT list (Finn B3) is cached for ownership checks. */
+  nftOwnershipTtl: number;
   autonomousPermissionTtl: number;
   autonomousBudget: number;
   /** How often every instance's scheduler tick looks for due schedules (Dixie-fired ones). */
@@ -198,6 +200,7 @@ type Caching = Pick<
   | 'memoryMaxEvents'
   | 'convictionTierTtl'
   | 'personalityTtl'
+  | 'nftOwnershipTtl'
   | 'autonomousPermissionTtl'
   | 'autonomousBudget'
   | 'schedulerTickMs'
@@ -210,6 +213,7 @@ function readCaching(r: EnvReader): Caching {
     memoryMaxEvents: r.int('DIXIE_MEMORY_MAX_EVENTS', 100, 0, 10_000),
     convictionTierTtl: r.int('DIXIE_CONVICTION_TIER_TTL', 300, 0, DAY),
     personalityTtl: r.int('DIXIE_PERSONALITY_TTL', 1800, 0, DAY),
+    nftOwnershipTtl: r.int('DIXIE_NFT_OWNERSHIP_TTL', 30, 0, 3_600),
     autonomousPermissionTtl: r.int('DIXIE_AUTONOMOUS_PERMISSION_TTL', 300, 0, DAY),
     autonomousBudget: r.int('DIXIE_AUTONOMOUS_BUDGET', 100_000, 0, 1e12),
     schedulerTickMs: r.int('DIXIE_SCHEDULER_TICK_MS', 15_000, 100, 3_600_000),

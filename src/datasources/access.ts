@@ -27,7 +27,7 @@ export interface Access {
   canReadNft(nftId: string): Promise<boolean>;
 }
 
-type AccessDeps = Pick<Datasources, 'conviction' | 'finn'>;
+type AccessDeps = Pick<Datasources, 'conviction' | 'finn' | 'nfts'>;
 
 const sameAddress = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -40,8 +40,8 @@ export function createAccess(viewer: Viewer, ds: AccessDeps, finnCtx?: FinnCallC
   const loadNfts = () =>
     (nfts ??= !wallet
       ? Promise.resolve([])
-      : ds.finn.client.walletNfts(wallet, finnCtx).then(
-          (list) => list ?? [],
+      : ds.nfts.forWallet(wallet, finnCtx).then(
+          (list) => list,
           (err: unknown) => Promise.reject(toClientError(err, Math.ceil(ds.finn.breaker.retryAfterMs() / 1000))),
         ));
   /** An agent acts only for its own NFT. */

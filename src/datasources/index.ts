@@ -15,6 +15,7 @@ import { traceDb } from './postgres/traced-db.js';
 import { createRedis, type RedisHandle } from './redis.js';
 import { createAllowlistStore, type AllowlistStore } from './allowlist-file.js';
 import { createConviction, type ConvictionService } from './conviction.js';
+import { createNftDirectory, type NftDirectory } from './nft-ownership.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import { createSignIn, type SignInService } from './sign-in.js';
 import { createNonceStore } from './siwe-nonces.js';
@@ -51,6 +52,7 @@ export interface Datasources {
   signIn: SignInService;
   /** Conviction tiers per wallet (Finn B6, cached, invalidated through NATS). */
   conviction: ConvictionService;
+  nfts: NftDirectory;
   tba: TbaVerifier;
   /** Per-identity budget shared by /api/* and /graphql. */
   rateLimiter: RateLimiter;
@@ -127,6 +129,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const allowlist = await createAllowlistStore({ path: config.allowlistPath, logger, pollMs: opts.allowlistPollMs });
   const signIn = createSignIn({ config, nonces: createNonceStore({ redis, ttlMs: opts.siweNonceTtlMs }), allowlist, logger });
   const conviction = createConviction({ config, finn: finn.client, cache, allowlist, nats, logger });
+  const nfts = createNftDirectory({ finn: finn.client, cache, ttlSeconds: config.nftOwnershipTtl });
   const tba = createTbaVerifier({ finn: finn.client, cache, logger });
   const rateLimiter = createRateLimiter({ limit: config.rateLimitRpm, backend: config.rateLimitBackend, redis, logger, metrics });
   const health = createHealthService({ version: config.version, finn, knowledge, governors, db, redis, nats, options: opts.health });
@@ -136,7 +139,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
     ...(redis ? { redisUp: () => redis.isUp() } : {}),
     ...(nats ? { natsUp: () => nats.isUp() } : {}),
   });
-  return { allowlist, signIn, conviction, tba, rateLimiter, config, logger, finn, db, redis, nats, cache, events, knowledge, governors, health, metrics, tracer, chatStreams, chat, agent, knowledgeVotes, schedules, scheduler, replayGuard, autonomous, reputation, memory };
+  return { allowlist, signIn, conviction, nfts, tba, rateLimiter, config, logger, finn, db, redis, nats, cache, events, knowledge, governors, health, metrics, tracer, chatStreams, chat, agent, knowledgeVotes, schedules, scheduler, replayGuard, autonomous, reputation, memory };
 }
 
 /** Closes what createDatasources opened, in dependency order; each close runs once. */

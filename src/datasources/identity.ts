@@ -1,5 +1,5 @@
 import { constantTimeEqual } from '../domain/admin-key.js';
-import { looksLikeJwt, verifyWalletToken } from '../domain/jwt.js';
+import { looksLikeJwt } from '../domain/jwt.js';
 import { ANONYMOUS, INVALID_CREDENTIALS, type Viewer } from '../domain/viewer.js';
 import type { FinnCallContext } from './finn/index.js';
 import type { Datasources } from './index.js';
@@ -12,7 +12,7 @@ export interface Credentials {
   tbaTimestamp?: string | null;
 }
 
-type IdentityDeps = Pick<Datasources, 'config' | 'allowlist' | 'tba'>;
+type IdentityDeps = Pick<Datasources, 'config' | 'allowlist' | 'tba' | 'tokens'>;
 
 /**
  * Resolves who is calling, once per request (HTTP) or per connection (WebSocket). Client-supplied
@@ -37,7 +37,7 @@ async function fromAuthorization(ds: IdentityDeps, auth: string): Promise<Viewer
   if (ds.config.adminKey !== '' && constantTimeEqual(token, ds.config.adminKey)) return { kind: 'admin' };
   if (token.startsWith('dxk_')) return ds.allowlist.hasApiKey(token) ? { kind: 'service', apiKey: token } : INVALID_CREDENTIALS;
   if (!looksLikeJwt(token)) return INVALID_CREDENTIALS;
-  const verified = await verifyWalletToken(ds.config.jwtPrivateKey, token);
+  const verified = await ds.tokens.verify(token);
   // Checked on every request, so removing a wallet from the allowlist takes effect at once.
   if (!verified || !ds.allowlist.hasWallet(verified.wallet)) return INVALID_CREDENTIALS;
   return { kind: 'wallet', wallet: verified.wallet, tokenExpiresAt: verified.expiresAt };

@@ -16,6 +16,7 @@ import { createRedis, type RedisHandle } from './redis.js';
 import { createAllowlistStore, type AllowlistStore } from './allowlist-file.js';
 import { createConviction, type ConvictionService } from './conviction.js';
 import { createNftDirectory, type NftDirectory } from './nft-ownership.js';
+import { createTokenVerifier, type TokenVerifier } from './token-verifier.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import { createSignIn, type SignInService } from './sign-in.js';
 import { createNonceStore } from './siwe-nonces.js';
@@ -53,6 +54,7 @@ export interface Datasources {
   /** Conviction tiers per wallet (Finn B6, cached, invalidated through NATS). */
   conviction: ConvictionService;
   nfts: NftDirectory;
+  tokens: TokenVerifier;
   tba: TbaVerifier;
   /** Per-identity budget shared by /api/* and /graphql. */
   rateLimiter: RateLimiter;
@@ -129,6 +131,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const allowlist = await createAllowlistStore({ path: config.allowlistPath, logger, pollMs: opts.allowlistPollMs });
   const signIn = createSignIn({ config, nonces: createNonceStore({ redis, ttlMs: opts.siweNonceTtlMs }), allowlist, logger });
   const conviction = createConviction({ config, finn: finn.client, cache, allowlist, nats, logger });
+  const tokens = createTokenVerifier(config.jwtPrivateKey);
   const nfts = createNftDirectory({ finn: finn.client, cache, ttlSeconds: config.nftOwnershipTtl });
   const tba = createTbaVerifier({ finn: finn.client, cache, logger });
   const rateLimiter = createRateLimiter({ limit: config.rateLimitRpm, backend: config.rateLimitBackend, redis, logger, metrics });
@@ -139,7 +142,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
     ...(redis ? { redisUp: () => redis.isUp() } : {}),
     ...(nats ? { natsUp: () => nats.isUp() } : {}),
   });
-  return { allowlist, signIn, conviction, nfts, tba, rateLimiter, config, logger, finn, db, redis, nats, cache, events, knowledge, governors, health, metrics, tracer, chatStreams, chat, agent, knowledgeVotes, schedules, scheduler, replayGuard, autonomous, reputation, memory };
+  return { allowlist, signIn, conviction, nfts, tokens, tba, rateLimiter, config, logger, finn, db, redis, nats, cache, events, knowledge, governors, health, metrics, tracer, chatStreams, chat, agent, knowledgeVotes, schedules, scheduler, replayGuard, autonomous, reputation, memory };
 }
 
 /** Closes what createDatasources opened, in dependency order; each close runs once. */

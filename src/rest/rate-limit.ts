@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { constantTimeEqual } from '../domain/admin-key.js';
-import { looksLikeJwt, verifyWalletToken } from '../domain/jwt.js';
+import { looksLikeJwt } from '../domain/jwt.js';
 import type { Datasources } from '../datasources/index.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { RateVerdict } from '../datasources/rate-limit.js';
@@ -12,11 +12,11 @@ import type { RateDecision, RateLimitHook } from './router.js';
  * else the client IP. Unverified tokens never name an identity, so rotating them does not escape
  * the per-IP budget.
  */
-export async function rateLimitIdentity(ds: Pick<Datasources, 'config' | 'allowlist'>, authorization: string | undefined | null, clientIp: string): Promise<string> {
+export async function rateLimitIdentity(ds: Pick<Datasources, 'config' | 'allowlist' | 'tokens'>, authorization: string | undefined | null, clientIp: string): Promise<string> {
   const bearer = authorization?.replace(/^Bearer\s+/i, '').trim();
   if (bearer) {
     if (looksLikeJwt(bearer)) {
-      const verified = await verifyWalletToken(ds.config.jwtPrivateKey, bearer);
+      const verified = await ds.tokens.verify(bearer);
       if (verified) return `wallet:${verified.wallet.toLowerCase()}`;
     } else if (ds.allowlist.hasApiKey(bearer) || (ds.config.adminKey !== '' && constantTimeEqual(bearer, ds.config.adminKey))) {
       return keyIdentity(bearer);
@@ -50,7 +50,7 @@ export function rateLimitHeaders(v: RateVerdict): Record<string, string> {
 }
 
 /** One hook for /api/* (the router) and /graphql (app.ts): the same per-identity budget. */
-export function createRateLimitHook(ds: Pick<Datasources, 'config' | 'allowlist' | 'rateLimiter'>): RateLimitHook {
+export function createRateLimitHook(ds: Pick<Datasources, 'config' | 'allowlist' | 'rateLimiter' | 'tokens'>): RateLimitHook {
   return async (req: IncomingMessage, clientIp: string): Promise<RateDecision> => {
     if (ds.rateLimiter.limit <= 0) return { allowed: true, headers: {} };
     const v = await ds.rateLimiter.check(await rateLimitIdentity(ds, req.headers.authorization, clientIp));

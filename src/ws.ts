@@ -40,6 +40,10 @@ function payloadGetter(payload: unknown): (name: string) => string | null {
 }
 
 /** GraphQL over WebSocket (graphql-transport-ws) sharing yoga's context pipeline. */
+// Yoga's envelope wants a Request; over WebSocket the viewer is already resolved per connection,
+// so one shared placeholder serves every operation instead of allocating one per subscription.
+const WS_REQUEST = new Request('http://localhost/graphql', { method: 'POST' });
+
 export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const subscriptions = createSubscriptionCounter();
@@ -68,7 +72,7 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
-          request: new Request('http://localhost/graphql', { method: 'POST' }),
+          request: WS_REQUEST,
           requestId: randomUUID(),
           clientIp: state.clientIp,
           viewer: state.viewer,

@@ -9,17 +9,7 @@ export class ScheduleLimitError extends Error {
   }
 }
 
-export interface NewSchedule {
-  id: string;
-  nftId: string;
-  ownerWallet: string;
-  name: string | null;
-  expression: string;
-  cron: string;
-  humanReadable: string;
-  prompt: string;
-  maxFires: number | null;
-}
+export type NewSchedule = Pick<Schedule, 'id' | 'nftId' | 'ownerWallet' | 'name' | 'expression' | 'cron' | 'humanReadable' | 'prompt' | 'maxFires'>;
 
 const TERMINAL_SQL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ');
 

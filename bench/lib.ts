@@ -58,6 +58,22 @@ export interface Child {
   port: number;
   pid: number;
   stop(): Promise<void>;
+  /** Only for children started with `memoryHook` (bench/servers/dixie-mem.ts): memory after two full GCs. */
+  memoryAfterGc?(): Promise<MemorySample>;
+}
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface ChildOptions {
+  /** Extra Node flags before `--import tsx`. */
+  nodeArgs?: string[];
+  /** Opens an IPC channel and exposes `memoryAfterGc` (the script must answer `{ type: 'mem' }`). */
+  memoryHook?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -67,9 +83,22 @@ process.once('exit', () => {
 });
 
 /** Starts a TypeScript server in its own Node 24 process; it prints `{"port":n}` when listening. */
-export function startChild(script: string, env: Record<string, string>, readyPattern?: RegExp, readyTimeoutMs = 60_000): Promise<Child> {
+export function startChild(script: string, env: Record<string, string>, readyPattern?: RegExp, readyTimeoutMs = 60_000, opts: ChildOptions = {}): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script], {
+      env: { ...process.env, ...env },
+      stdio: opts.memoryHook ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
+    });
+    const memoryAfterGc = (): Promise<MemorySample> =>
+      withTimeout(new Promise<MemorySample>((resolveMem) => {
+        const onMessage = (m: { type?: string } & MemorySample) => {
+          if (m.type !== 'mem') return;
+          child.off('message', onMessage);
+          resolveMem(m);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'mem' });
+      }), 30_000, `${script} memory sample`);
     live.add(child);
     const exited = new Promise<void>((r) => child.once('exit', () => {
       live.delete(child);
@@ -95,7 +124,7 @@ export function startChild(script: string, env: Record<string, string>, readyPat
         out = '';
         child.stdout?.removeAllListeners('data');
         child.stdout?.resume();
-        resolve({ port: Number(m[1]), pid: child.pid ?? 0, stop });
+        resolve({ port: Number(m[1]), pid: child.pid ?? 0, stop, ...(opts.memoryHook ? { memoryAfterGc } : {}) });
       }
     });
     child.once('exit', (code) => {
@@ -107,10 +136,14 @@ export function startChild(script: string, env: Record<string, string>, readyPat
 
 export const BENCH_JWT_KEY = 'bench-jwt-key-0123456789abcdef0123456789';
 
-/** Dixie as in production (src/main.ts, NODE_ENV=production, LOG_LEVEL=info) against a Finn URL, plus `env`. */
-export async function startDixie(finnUrl: string, env: Record<string, string> = {}): Promise<Child> {
+/**
+ * Dixie as in production (src/main.ts, NODE_ENV=production, LOG_LEVEL=info) against a Finn URL, plus `env`.
+ * `memoryHook`: the same start through bench/servers/dixie-mem.ts with `--expose-gc` and an IPC
+ * channel, so the benchmark can read memory after a full GC (`Child.memoryAfterGc`).
+ */
+export async function startDixie(finnUrl: string, env: Record<string, string> = {}, opts: { memoryHook?: boolean } = {}): Promise<Child> {
   return startChild(
-    'src/main.ts',
+    opts.memoryHook ? 'bench/servers/dixie-mem.ts' : 'src/main.ts',
     {
       FINN_URL: finnUrl,
       NODE_ENV: 'production',
@@ -126,6 +159,8 @@ export async function startDixie(finnUrl: string, env: Record<string, string> = 
       ...env,
     },
     /"event":"listening","port":(\d+)/,
+    60_000,
+    opts.memoryHook ? { nodeArgs: ['--expose-gc'], memoryHook: true } : {},
   );
 }
 

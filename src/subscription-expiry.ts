@@ -3,19 +3,26 @@ import type { Plugin } from 'graphql-yoga';
 import type { Context } from './context.js';
 import { dixieError } from './errors.js';
 
-const EXPIRED = Symbol('expired');
-
 /**
- * Passes `source` through until `atMs`, then emits `last` once and completes. The timer is
+ * Passes `source` through until `atMs`, then emits `last()` once and completes. The timer is
  * cleared whichever way the subscription ends (client complete, socket close, source done).
+ * Memory: one timer per subscription and nothing per event (no long-lived promise that every
+ * `next()` would add a reaction to); `last` is built only if the deadline is reached.
  */
-export function completeAt<T>(source: AsyncIterable<T>, atMs: number, last: T): AsyncIterableIterator<T> {
+export function completeAt<T>(source: AsyncIterable<T>, atMs: number, last: () => T): AsyncIterableIterator<T> {
   const it = source[Symbol.asyncIterator]();
-  let timer: NodeJS.Timeout | undefined;
   let state: 'open' | 'expired' | 'done' = 'open';
-  const expired = new Promise<typeof EXPIRED>((resolve) => {
-    timer = setTimeout(() => resolve(EXPIRED), Math.max(0, atMs - Date.now()));
-  });
+  let fired = false;
+  /** The pending `next()` of the consumer, settled by the source or by the deadline, whichever is first. */
+  let wake: ((r: IteratorResult<T>) => void) | null = null;
+  const timer = setTimeout(() => {
+    fired = true;
+    const w = wake;
+    if (!w || state !== 'open') return;
+    wake = null;
+    state = 'expired';
+    w({ done: false, value: last() });
+  }, Math.max(0, atMs - Date.now()));
   const finish = async () => {
     clearTimeout(timer);
     if (state === 'done') return;
@@ -29,16 +36,29 @@ export function completeAt<T>(source: AsyncIterable<T>, atMs: number, last: T): 
         return { done: true, value: undefined };
       }
       if (state === 'done') return { done: true, value: undefined };
-      const r = await Promise.race([it.next(), expired]);
-      if (r === EXPIRED) {
+      if (fired) {
         state = 'expired';
-        return { done: false, value: last };
+        return { done: false, value: last() };
       }
-      if (r.done) {
-        state = 'done';
-        clearTimeout(timer);
-      }
-      return r;
+      return new Promise<IteratorResult<T>>((resolve, reject) => {
+        wake = resolve;
+        it.next().then(
+          (r) => {
+            if (wake !== resolve) return;
+            wake = null;
+            if (r.done) {
+              state = 'done';
+              clearTimeout(timer);
+            }
+            resolve(r);
+          },
+          (err: unknown) => {
+            if (wake !== resolve) return;
+            wake = null;
+            reject(err);
+          },
+        );
+      });
     },
     async return(): Promise<IteratorResult<T>> {
       await finish();
@@ -54,6 +74,9 @@ export function completeAt<T>(source: AsyncIterable<T>, atMs: number, last: T): 
   };
 }
 
+// Built when a token expires, not per subscription: a GraphQLError captures a stack trace (~1.5 KB retained).
+const tokenExpired = (): ExecutionResult => ({ errors: [dixieError('UNAUTHENTICATED', 'The session token expired')] });
+
 /** A wallet's subscription ends with UNAUTHENTICATED when its JWT expires (WebSocket and SSE). */
 export function useWalletTokenExpiry(): Plugin<Context> {
   return {
@@ -63,8 +86,7 @@ export function useWalletTokenExpiry(): Plugin<Context> {
       return {
         onSubscribeResult({ result, setResult }) {
           if (!(Symbol.asyncIterator in result)) return;
-          const last: ExecutionResult = { errors: [dixieError('UNAUTHENTICATED', 'The session token expired')] };
-          setResult(completeAt(result as AsyncIterable<ExecutionResult>, viewer.tokenExpiresAt, last));
+          setResult(completeAt(result as AsyncIterable<ExecutionResult>, viewer.tokenExpiresAt, tokenExpired));
         },
       };
     },

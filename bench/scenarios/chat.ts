@@ -16,7 +16,7 @@ import WebSocket from 'ws';
 import { splitDeltas, startFinnSim, type FinnSim } from '../../test/finn-sim/index.js';
 import { newWallet, walletToken, writeAllowlist } from '../../test/helpers/auth.js';
 import { MAX_SUBSCRIPTIONS_PER_IDENTITY } from '../../src/ws-guards.js';
-import { BENCH_JWT_KEY, gqlOnce, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child } from '../lib.js';
+import { BENCH_JWT_KEY, gqlOnce, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child, type MemorySample } from '../lib.js';
 
 const WALLETS = Number(process.env.BENCH_CHAT_WALLETS ?? 50);
 const PER_WALLET = Math.min(Number(process.env.BENCH_CHAT_PER_WALLET ?? MAX_SUBSCRIPTIONS_PER_IDENTITY), MAX_SUBSCRIPTIONS_PER_IDENTITY);
@@ -119,6 +119,40 @@ async function runDixie(name: string, clients: Client[], streams: Stream[][], on
     await sampler;
     for (const dispose of disposers) dispose();
   }
+}
+
+/**
+ * Opens every stream's subscription and resolves once each has received its first text delta (its
+ * Finn socket is open and streaming); `dispose` ends them all. Untimed: for the memory sample.
+ */
+async function holdOpen(clients: Client[], streams: Stream[][], timeoutMs: number): Promise<{ open: number; dispose(): void }> {
+  const disposers: Array<() => void> = [];
+  let open = 0;
+  let ended = 0;
+  streams.forEach((ws, w) => ws.forEach((st) => {
+    let first = true;
+    const end = () => {
+      ended += 1;
+      if (!first) open -= 1;
+    };
+    disposers.push(clients[w]!.subscribe<{ chat: { __typename: string } }>(
+      { query: SUBSCRIPTION, variables: { s: st.sessionId, t: st.text } },
+      {
+        next: (r) => {
+          if (first && r.data?.chat.__typename === 'ChatTextDelta') {
+            first = false;
+            open += 1;
+          }
+        },
+        error: () => end(),
+        complete: () => end(),
+      },
+    ));
+  }));
+  const total = streams.reduce((n, ws) => n + ws.length, 0);
+  const deadline = performance.now() + timeoutMs;
+  while (open + ended < total && performance.now() < deadline) await sleep(20);
+  return { open, dispose: () => disposers.forEach((d) => d()) };
 }
 
 /** Straight on the simulator: one Finn socket per stream, opened before the clock starts at the prompt. */
@@ -246,10 +280,46 @@ function connect(url: string, token: string): Promise<Client> {
   }), 10_000, 'graphql-ws connect');
 }
 
+/**
+ * Retained memory per open subscription, read after full GCs inside a fresh Dixie (the same start
+ * through bench/servers/dixie-mem.ts: --expose-gc and an IPC channel; Dixie's code is unchanged):
+ * warm-up, sample, every subscription open on a slow stream with its first delta received, sample.
+ * A separate, untimed process: no GC pause touches the latency runs, and RSS starts from a process
+ * that has not already grown through them.
+ */
+async function retainedMemory(sim: FinnSim, wallets: string[], tokens: string[], allowlistPath: string): Promise<{ gcBefore: MemorySample; gcOpen: MemorySample; held: { open: number } }> {
+  const dixie = await startDixie(sim.url, { DIXIE_ALLOWLIST_PATH: allowlistPath }, { memoryHook: true });
+  const clients: Client[] = [];
+  try {
+    const base = `http://127.0.0.1:${dixie.port}`;
+    const streams: Stream[][] = await pool(wallets, 4, async (_w, wi) =>
+      pool(Array.from({ length: PER_WALLET }, (_, i) => i), 4, async (i) => {
+        const d = await gqlOnce<{ startChat: { id: string } }>(gqlTarget(base, 'mutation { startChat { id } }', {}, { authorization: `Bearer ${tokens[wi]}` }));
+        return { sessionId: d.startChat.id, text: promptFor(wi * PER_WALLET + i), expected: [] };
+      }),
+    );
+    clients.push(...(await pool(tokens, 10, (t) => connect(`ws://127.0.0.1:${dixie.port}/graphql`, t))));
+    sim.control.setStream({ deltas: 3, delayMs: 10, tools: false });
+    await runDixie('warm-up', clients, streams.map((ws) => ws.slice(0, 1)));
+    sim.control.setStream({ deltas: DELTAS, delayMs: 2000, tools: false });
+    await sleep(500);
+    const gcBefore = await dixie.memoryAfterGc!();
+    const held = await holdOpen(clients, streams, RUN_TIMEOUT_MS);
+    try {
+      return { gcBefore, gcOpen: await dixie.memoryAfterGc!(), held };
+    } finally {
+      held.dispose();
+    }
+  } finally {
+    for (const c of clients) await c.dispose();
+    await dixie.stop();
+  }
+}
+
 export async function chatScenario(): Promise<void> {
   const total = WALLETS * PER_WALLET;
   const dir = await mkdtemp(join(tmpdir(), 'dixie-bench-chat-'));
-  const sim = await startFinnSim({ port: 0, wsLimitPerIp: 100_000, maxSessions: total + 100, stream: { deltas: DELTAS, delayMs: DELAY_MS, tools: false } });
+  const sim = await startFinnSim({ port: 0, wsLimitPerIp: 100_000, maxSessions: 2 * total + 100, stream: { deltas: DELTAS, delayMs: DELAY_MS, tools: false } });
   const clients: Client[] = [];
   let dixie: Child | undefined;
   try {
@@ -291,6 +361,11 @@ export async function chatScenario(): Promise<void> {
 
     await sleep(1000);
     const rssAfter = await rssBytes(pid);
+    // Clients first: a non-lazy graphql-ws client reports its socket closing under it on stderr.
+    for (const c of clients.splice(0)) await c.dispose();
+    await dixie.stop();
+    dixie = undefined;
+    const { gcBefore, gcOpen, held } = await retainedMemory(sim, wallets, tokens, allowlistPath);
 
     const d = summarise(direct, flat);
     const x = summarise(viaDixie, flat);
@@ -305,7 +380,12 @@ export async function chatScenario(): Promise<void> {
     const forwarding = x.sinceFirst.p99 - d.sinceFirst.p99;
     verdict(added <= 5, 'chat added p99 latency per delta, since the prompt', `${f(added)} ms (target ≤ 5 ms)`);
     verdict(forwarding <= 5, 'chat added p99 latency per delta, after the first (subscription set-up excluded)', `${f(forwarding)} ms (target ≤ 5 ms)`);
-    verdict(rssPeak.open === total && perSub <= 64 * 1024, 'Dixie RSS per open subscription', `${(perSub / 1024).toFixed(1)} KB over ${rssPeak.open} open (target ≤ 64 KB with all ${total} open)`);
+    const gcPer = (k: keyof MemorySample) => (held.open ? (gcOpen[k] - gcBefore[k]) / held.open : Number.NaN);
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+    console.log(`Dixie after full GC (fresh process, untimed, slow stream): RSS ${mb(gcBefore.rss)} → ${mb(gcOpen.rss)}, heap used ${mb(gcBefore.heapUsed)} → ${mb(gcOpen.heapUsed)} with ${held.open} subscriptions open`);
+    console.log(`per open subscription after GC: RSS ${kb(gcPer('rss'))}, heap used ${kb(gcPer('heapUsed'))}, external ${kb(gcPer('external'))}`);
+    console.log(`previous measure (peak RSS while streaming, no GC: includes uncollected garbage and heap headroom): ${kb(perSub)} per open subscription over ${rssPeak.open} open`);
+    verdict(held.open === total && gcPer('rss') <= 64 * 1024, 'Dixie RSS per open subscription (after GC)', `${kb(gcPer('rss'))} over ${held.open} open, heap used ${kb(gcPer('heapUsed'))} (target ≤ 64 KB with all ${total} open; peak RSS without GC: ${kb(perSub)})`);
     verdict(x.lost + x.reordered + x.incomplete === 0, 'lost or reordered deltas through Dixie', `${x.lost} lost, ${x.reordered} out of order, ${x.incomplete} streams unfinished (target 0)`);
   } finally {
     for (const c of clients) await c.dispose();

@@ -208,12 +208,25 @@ export function createMemoryService(deps: {
   return service;
 }
 
-function createMemoryRequest(service: MemoryService, access: Access, policyOf: (nftId: string) => Promise<repo.MemoryPolicy>): MemoryRequest {
-  const roles = new Map<string, Promise<MemoryRole | null>>();
-  let loader: DataLoader<string, MemoryProjection> | undefined;
-  const roleOf = (nftId: string) => {
+/**
+ * One per GraphQL operation, including every open subscription that never touches soul memory:
+ * a class with lazily created state, so an unused request is one small object.
+ */
+class LazyMemoryRequest implements MemoryRequest {
+  #roles: Map<string, Promise<MemoryRole | null>> | undefined;
+  #loader: DataLoader<string, MemoryProjection> | undefined;
+
+  constructor(
+    private readonly service: MemoryService,
+    private readonly access: Access,
+    private readonly policyOf: (nftId: string) => Promise<repo.MemoryPolicy>,
+  ) {}
+
+  #roleOf(nftId: string): Promise<MemoryRole | null> {
+    const roles = (this.#roles ??= new Map());
     let p = roles.get(nftId);
     if (!p) {
+      const { service, access, policyOf } = this;
       p = (async (): Promise<MemoryRole | null> => {
         if (!service.enabled) throw dixieError('FEATURE_DISABLED', 'Soul memory needs a database (DATABASE_URL)');
         if (await access.isNftOwner(nftId)) return 'owner';
@@ -223,21 +236,27 @@ function createMemoryRequest(service: MemoryService, access: Access, policyOf: (
       roles.set(nftId, p);
     }
     return p;
-  };
-  return {
-    async role(nftId) {
-      const role = await roleOf(nftId);
-      if (!role) throw dixieError('NOT_FOUND', 'Memory not found');
-      return role;
-    },
-    async requireOwner(nftId) {
-      const role = await roleOf(nftId);
-      if (!role) throw dixieError('NOT_FOUND', 'Memory not found');
-      if (role !== 'owner') throw dixieError('FORBIDDEN', 'Only the NFT owner may do this');
-    },
-    projection(nftId) {
-      loader ??= new DataLoader((ids: readonly string[]) => service.projections(ids));
-      return loader.load(nftId);
-    },
-  };
+  }
+
+  async role(nftId: string): Promise<MemoryRole> {
+    const role = await this.#roleOf(nftId);
+    if (!role) throw dixieError('NOT_FOUND', 'Memory not found');
+    return role;
+  }
+
+  async requireOwner(nftId: string): Promise<void> {
+    const role = await this.#roleOf(nftId);
+    if (!role) throw dixieError('NOT_FOUND', 'Memory not found');
+    if (role !== 'owner') throw dixieError('FORBIDDEN', 'Only the NFT owner may do this');
+  }
+
+  projection(nftId: string): Promise<MemoryProjection> {
+    const service = this.service;
+    this.#loader ??= new DataLoader((ids: readonly string[]) => service.projections(ids));
+    return this.#loader.load(nftId);
+  }
+}
+
+function createMemoryRequest(service: MemoryService, access: Access, policyOf: (nftId: string) => Promise<repo.MemoryPolicy>): MemoryRequest {
+  return new LazyMemoryRequest(service, access, policyOf);
 }

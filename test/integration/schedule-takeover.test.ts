@@ -76,7 +76,12 @@ describe('an instance dying mid-firing', () => {
 
     survivor = await startDixie({ sim, env: { DATABASE_URL: schema.url }, schedulerTickMs: 200 });
     const other = survivor;
-    await waitFor(async () => (await executionsOf(schema.url, id)).some((r) => r.status === 'SUCCESS'), { timeoutMs: 30_000, what: 'the takeover' });
+    // Wait for the claimed execution itself: the schedule is due every minute, so a later firing
+    // may succeed first when the test crosses a minute boundary.
+    await waitFor(async () => (await executionsOf(schema.url, id)).some((r) => r.id === claimed!.id && r.status === 'SUCCESS'), {
+      timeoutMs: 30_000,
+      what: 'the takeover',
+    });
     await new Promise((r) => setTimeout(r, 1_000));
 
     const rows = await executionsOf(schema.url, id);

@@ -20,74 +20,92 @@ export interface BoundedQueueOptions<T> {
   onAbandon?: (reason: 'return' | 'overflow') => void;
 }
 
-export function createBoundedQueue<T>(opts: BoundedQueueOptions<T>): BoundedQueue<T> {
-  const items: T[] = [];
-  let ended = false;
-  let abandoned = false;
-  let waiter: ((r: IteratorResult<T>) => void) | null = null;
+/**
+ * A class rather than a closure-built object: one queue lives per open chat subscription, and
+ * prototype methods cost nothing per instance where ten closures and their context did.
+ */
+class Queue<T> implements BoundedQueue<T> {
+  #items: T[] = [];
+  #ended = false;
+  #abandoned = false;
+  #waiter: ((r: IteratorResult<T>) => void) | null = null;
+  readonly #opts: BoundedQueueOptions<T>;
 
-  const abandon = (reason: 'return' | 'overflow') => {
-    if (abandoned) return;
-    abandoned = true;
-    opts.onAbandon?.(reason);
-  };
+  constructor(opts: BoundedQueueOptions<T>) {
+    this.#opts = opts;
+  }
 
-  const deliver = (item: T): void => {
-    if (waiter) {
-      const w = waiter;
-      waiter = null;
+  #abandon(reason: 'return' | 'overflow'): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#opts.onAbandon?.(reason);
+  }
+
+  #deliver(item: T): void {
+    const w = this.#waiter;
+    if (w) {
+      this.#waiter = null;
       w({ value: item, done: false });
     } else {
-      items.push(item);
+      this.#items.push(item);
     }
-  };
+  }
 
-  const finishWaiter = () => {
-    if (waiter && items.length === 0) {
-      const w = waiter;
-      waiter = null;
+  #finishWaiter(): void {
+    const w = this.#waiter;
+    if (w && this.#items.length === 0) {
+      this.#waiter = null;
       w({ value: undefined, done: true });
     }
-  };
+  }
 
-  const queue: BoundedQueue<T> = {
-    push(item) {
-      if (ended) return false;
-      if (items.length >= opts.capacity) {
-        queue.end(opts.overflow());
-        abandon('overflow');
-        return false;
-      }
-      deliver(item);
-      return true;
-    },
-    end(last) {
-      if (ended) return;
-      if (last !== undefined) deliver(last);
-      ended = true;
-      finishWaiter();
-    },
-    get ended() {
-      return ended;
-    },
-    size: () => items.length,
-    next() {
-      const item = items.shift();
-      if (item !== undefined) return Promise.resolve({ value: item, done: false });
-      if (ended) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => (waiter = resolve));
-    },
-    return() {
-      const producerDone = ended;
-      items.length = 0;
-      ended = true;
-      finishWaiter();
-      if (!producerDone) abandon('return');
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    [Symbol.asyncIterator]() {
-      return queue;
-    },
-  };
-  return queue;
+  push(item: T): boolean {
+    if (this.#ended) return false;
+    if (this.#items.length >= this.#opts.capacity) {
+      this.end(this.#opts.overflow());
+      this.#abandon('overflow');
+      return false;
+    }
+    this.#deliver(item);
+    return true;
+  }
+
+  end(last?: T): void {
+    if (this.#ended) return;
+    if (last !== undefined) this.#deliver(last);
+    this.#ended = true;
+    this.#finishWaiter();
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  size(): number {
+    return this.#items.length;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const item = this.#items.shift();
+    if (item !== undefined) return Promise.resolve({ value: item, done: false });
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.#waiter = resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    const producerDone = this.#ended;
+    this.#items.length = 0;
+    this.#ended = true;
+    this.#finishWaiter();
+    if (!producerDone) this.#abandon('return');
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): BoundedQueue<T> {
+    return this;
+  }
+}
+
+export function createBoundedQueue<T>(opts: BoundedQueueOptions<T>): BoundedQueue<T> {
+  return new Queue(opts);
 }

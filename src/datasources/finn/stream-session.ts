@@ -4,7 +4,7 @@ import type { Logger } from '../../logger.js';
 import type { FinnBreaker } from './breaker.js';
 import { connectFailure, streamFailure } from './stream-errors.js';
 import type { BoundedQueue } from './stream-queue.js';
-import { ConnectAborted, openStreamSocket, type StreamSocket } from './stream-socket.js';
+import { ConnectAborted, openStreamSocket, type StreamEnd, type StreamSocket } from './stream-socket.js';
 
 export interface ChatTurnRequest {
   sessionId: string;
@@ -70,11 +70,8 @@ export function createSessionStream(sessionId: string, deps: SessionStreamDeps):
       pongTimeoutMs: deps.pongTimeoutMs,
       signal: ctl.signal,
       onFrame,
-      onEnd: (end) => {
-        socket = null;
-        deps.logger.warn({ event: 'chat_stream_failed', session_id: sessionId, ...end }, 'Finn chat stream ended mid-turn');
-        fail(streamFailure(end));
-      },
+      // Not a closure over this connect: that would keep its AbortController alive with the socket.
+      onEnd: onSocketEnd,
     }).then(
       (s) => {
         if (ctl.signal.aborted) return s.close();
@@ -89,6 +86,12 @@ export function createSessionStream(sessionId: string, deps: SessionStreamDeps):
         fail(connectFailure(err, retryAfterS()));
       },
     );
+  }
+
+  function onSocketEnd(end: StreamEnd): void {
+    socket = null;
+    deps.logger.warn({ event: 'chat_stream_failed', session_id: sessionId, ...end }, 'Finn chat stream ended mid-turn');
+    fail(streamFailure(end));
   }
 
   function next(): void {

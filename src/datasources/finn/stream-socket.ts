@@ -31,6 +31,8 @@ const KILL_AFTER_MS = 500;
 
 class ConnectAborted extends Error {}
 
+const ignore = (): undefined => undefined;
+
 async function readCode(res: IncomingMessage): Promise<string | null> {
   let body = '';
   try {
@@ -57,7 +59,8 @@ function connect(opts: StreamSocketOptions, signal: AbortSignal): Promise<WebSoc
     const settle = () => {
       signal.removeEventListener('abort', onAbort);
       ws.removeAllListeners();
-      ws.on('error', () => undefined);
+      // A module-level no-op: a closure here would keep this connect's scope (options, abort signals) alive with the socket.
+      ws.on('error', ignore);
     };
     const onAbort = () => {
       settle();
@@ -104,7 +107,18 @@ function parse(data: RawData): unknown {
 export async function openStreamSocket(opts: StreamSocketOptions): Promise<StreamSocket> {
   const outcome = await opts.breaker.policy.execute(({ signal }) => connect(opts, AbortSignal.any([signal, opts.signal])), opts.signal);
   if (outcome instanceof FinnAnswerError) throw outcome;
-  const ws = outcome;
+  // A separate scope keeps only what the open socket needs: `opts` holds the connect's URL,
+  // headers, breaker and abort signal, which would otherwise live as long as the socket.
+  return wrapOpenSocket(outcome, opts.onFrame, opts.onEnd, opts.pingIntervalMs, opts.pongTimeoutMs);
+}
+
+function wrapOpenSocket(
+  ws: WebSocket,
+  onFrame: StreamSocketOptions['onFrame'],
+  onEnd: StreamSocketOptions['onEnd'],
+  pingIntervalMs: number,
+  pongTimeoutMs: number,
+): StreamSocket {
   let done = false;
   let pongTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -121,7 +135,7 @@ export async function openStreamSocket(opts: StreamSocketOptions): Promise<Strea
   const end = (e: StreamEnd) => {
     if (done) return;
     stop();
-    opts.onEnd(e);
+    onEnd(e);
   };
 
   const heartbeat = setInterval(() => {
@@ -129,8 +143,8 @@ export async function openStreamSocket(opts: StreamSocketOptions): Promise<Strea
     pongTimer ??= setTimeout(() => {
       end({ kind: 'heartbeat' });
       ws.terminate();
-    }, opts.pongTimeoutMs);
-  }, opts.pingIntervalMs);
+    }, pongTimeoutMs);
+  }, pingIntervalMs);
 
   ws.on('message', (data) => {
     if (done) return;
@@ -140,9 +154,9 @@ export async function openStreamSocket(opts: StreamSocketOptions): Promise<Strea
       pongTimer = undefined;
       return;
     }
-    opts.onFrame(frame);
+    onFrame(frame);
   });
-  ws.on('error', () => undefined);
+  ws.on('error', ignore);
   ws.on('close', (code) => {
     clearTimeout(killTimer);
     end({ kind: 'closed', code });

@@ -37,6 +37,11 @@ export interface SimOptions {
   logLimit: number;
   /** Source of randomness for the error-rate fault (inject for determinism). */
   random: () => number;
+  /**
+   * Called right after a stream frame is handed to a client socket (benchmarks stamp per-frame send
+   * times with it: the simulator runs in their process, so `performance.now()` is shared).
+   */
+  onFrameSent?: (sessionId: string, frame: FinnFrame) => void;
 }
 
 export interface NftFixture {

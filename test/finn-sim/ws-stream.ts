@@ -39,15 +39,18 @@ function rejectUpgrade(socket: Duplex, status: number, body: string, type = 'app
 export function createWsStream(state: SimState): WsStream {
   const wss = new WebSocketServer({ noServer: true, maxPayload: state.options.maxPayloadBytes });
   const connections = new Set<Connection>();
+  /** Accepted connections by session: a frame fans out without scanning every open socket. */
+  const bySession = new Map<string, Set<Connection>>();
 
   function send(conn: Connection, frame: FinnFrame): void {
     if (conn.ws.readyState !== conn.ws.OPEN) return;
     conn.ws.send(JSON.stringify(frame));
+    state.options.onFrameSent?.(conn.log.sessionId, frame);
     if (conn.log.sent.length < SENT_LOG_LIMIT) conn.log.sent.push(frame);
   }
 
   function subscribers(sessionId: string): Connection[] {
-    return [...connections].filter((conn) => conn.accepted && conn.log.sessionId === sessionId);
+    return [...(bySession.get(sessionId) ?? [])];
   }
 
   function sinkFor(sessionId: string): RunSink {
@@ -113,11 +116,19 @@ export function createWsStream(state: SimState): WsStream {
     const sameIp = [...connections].filter((conn) => conn.accepted && conn.log.ip === ip).length;
     const conn: Connection = { ws, log, accepted: sameIp < state.config.wsLimitPerIp, idle: undefined };
     connections.add(conn);
+    if (conn.accepted) {
+      const set = bySession.get(sessionId) ?? new Set<Connection>();
+      set.add(conn);
+      bySession.set(sessionId, set);
+    }
     pushLog(state, state.wsConnections, log);
     ws.on('error', () => bump(state, 'ws.error'));
     ws.on('close', (code, reason) => {
       clearTimeout(conn.idle);
       connections.delete(conn);
+      const set = bySession.get(sessionId);
+      set?.delete(conn);
+      if (set?.size === 0) bySession.delete(sessionId);
       Object.assign(log, { closedAt: Date.now(), closeCode: code, closeReason: reason.toString('utf8') });
       state.events.emit('ws-close', log);
     });

@@ -11,6 +11,7 @@ import { clientIpOf } from './domain/client-ip.js';
 import type { DixieYoga } from './yoga.js';
 import { checkWsOperation, createSubscriptionCounter, tooManySubscriptions } from './ws-guards.js';
 import { viewerRateIdentity } from './rest/rate-limit.js';
+import { coalesceSends } from './ws-coalesce.js';
 
 interface ConnectionState {
   viewer: Viewer;
@@ -115,7 +116,10 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
   let closing: Promise<void> | null = null;
   return {
     handleUpgrade(req, socket, head) {
-      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        coalesceSends(ws, socket);
+        wss.emit('connection', ws, req);
+      });
     },
     openSockets: () => wss.clients.size,
     countedSubscriptions: () => subscriptions.total(),

@@ -1,0 +1,118 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { coalesceSends } from '../../src/ws-coalesce.js';
+
+interface Pair {
+  server: WebSocket;
+  client: WebSocket;
+  /** Socket-level writes (`_write` or `_writev` calls) the server side has made since the upgrade. */
+  writes(): number;
+  received: string[];
+  closed: Promise<number>;
+}
+
+let http: Server | undefined;
+
+afterEach(async () => {
+  await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+  http = undefined;
+});
+
+/** A real loopback WebSocket pair; the server side goes through `coalesceSends` as in src/ws.ts. */
+async function pair(): Promise<Pair> {
+  const wss = new WebSocketServer({ noServer: true });
+  let writes = 0;
+  const server = new Promise<WebSocket>((resolve) => {
+    http = createServer();
+    http.on('upgrade', (req, socket, head) => {
+      const s = socket as Socket & { _write: Socket['_write']; _writev?: Socket['_writev'] };
+      const write = s._write.bind(s);
+      s._write = (...args) => {
+        writes += 1;
+        write(...args);
+      };
+      const writev = s._writev?.bind(s);
+      if (writev) {
+        s._writev = (...args) => {
+          writes += 1;
+          writev(...args);
+        };
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        coalesceSends(ws, socket);
+        writes = 0;
+        resolve(ws);
+      });
+    });
+  });
+  await new Promise<void>((r) => http!.listen(0, '127.0.0.1', () => r()));
+  const client = new WebSocket(`ws://127.0.0.1:${(http!.address() as AddressInfo).port}`);
+  const received: string[] = [];
+  client.on('message', (m) => received.push(String(m)));
+  const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
+  await new Promise<void>((r, j) => {
+    client.once('open', () => r());
+    client.once('error', j);
+  });
+  return { server: await server, client, writes: () => writes, received, closed };
+}
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('coalesceSends', () => {
+  it('sends the messages of one turn in one socket write, in order', async () => {
+    const p = await pair();
+    for (let i = 0; i < 20; i++) p.server.send(`m${i}`);
+    expect(p.writes()).toBe(0);
+    await nextTurn();
+    expect(p.writes()).toBe(1);
+    await until(() => p.received.length === 20);
+    expect(p.received).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    p.client.close();
+    await p.closed;
+  });
+
+  it('flushes each turn on its own: a lone message is not held beyond its turn', async () => {
+    const p = await pair();
+    p.server.send('a');
+    await nextTurn();
+    p.server.send('b');
+    p.server.send('c');
+    await nextTurn();
+    expect(p.writes()).toBe(2);
+    await until(() => p.received.length === 3);
+    expect(p.received).toEqual(['a', 'b', 'c']);
+    p.client.close();
+    await p.closed;
+  });
+
+  it('calls send callbacks and delivers a close frame queued behind messages', async () => {
+    const p = await pair();
+    const acked: string[] = [];
+    p.server.send('x', (err) => acked.push(err ? 'error' : 'x'));
+    p.server.send('y', (err) => acked.push(err ? 'error' : 'y'));
+    p.server.close(1001, 'going away');
+    expect(await p.closed).toBe(1001);
+    expect(p.received).toEqual(['x', 'y']);
+    expect(acked).toEqual(['x', 'y']);
+  });
+
+  it('ignores sends after the socket is gone instead of throwing', async () => {
+    const p = await pair();
+    p.client.terminate();
+    await until(() => p.server.readyState === WebSocket.CLOSED);
+    const errors: unknown[] = [];
+    expect(() => p.server.send('late', (err) => errors.push(err))).not.toThrow();
+    await nextTurn();
+    expect(errors).toHaveLength(1);
+  });
+});

@@ -50,16 +50,18 @@ export function createChatStreamManager(deps: { finn: Finn; logger: Logger; opti
   const listeners = new Set<ChatActivityListener>();
   const base = config.wsUrl.replace(/\/+$/, '');
 
+  const listenerFailed = (err: unknown) => deps.logger.error({ event: 'chat_listener_failed', err: String(err) }, 'chat listener failed');
+  // Runs once per Finn frame: no promise is allocated for a listener that answers synchronously.
   const emit = (activity: ChatActivity) => {
     for (const l of listeners) {
       try {
-        void Promise.resolve(l(activity)).catch((err: unknown) => deps.logger.error({ event: 'chat_listener_failed', err: String(err) }, 'chat listener failed'));
+        const pending = l(activity);
+        if (pending) pending.catch(listenerFailed);
       } catch (err) {
-        deps.logger.error({ event: 'chat_listener_failed', err: String(err) }, 'chat listener failed');
+        listenerFailed(err);
       }
     }
   };
-  const meta = (t: Turn) => ({ sessionId: t.req.sessionId, nftId: t.req.nftId, wallet: t.req.wallet });
 
   function streamFor(sessionId: string): SessionStream {
     const existing = streams.get(sessionId);
@@ -72,8 +74,8 @@ export function createChatStreamManager(deps: { finn: Finn; logger: Logger; opti
       connectTimeoutMs: config.timeoutMs,
       pingIntervalMs: opts.pingIntervalMs,
       pongTimeoutMs: opts.pongTimeoutMs,
-      onPrompt: (t) => emit({ kind: 'prompt', ...meta(t), text: t.req.text }),
-      onEvent: (t, event) => emit({ kind: 'event', ...meta(t), event }),
+      onPrompt: (t) => emit({ kind: 'prompt', sessionId: t.req.sessionId, nftId: t.req.nftId, wallet: t.req.wallet, text: t.req.text }),
+      onEvent: (t, event) => emit({ kind: 'event', sessionId: t.req.sessionId, nftId: t.req.nftId, wallet: t.req.wallet, event }),
       onClosed: () => {
         if (streams.get(sessionId) === stream) streams.delete(sessionId);
       },

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort } from '../test/helpers/spawn-dixie.js';
 
@@ -123,7 +125,10 @@ export function startChild(script: string, env: Record<string, string>, readyPat
         clearTimeout(timer);
         out = '';
         child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
+        // BENCH_CHILD_STDOUT_DIR keeps each server's output (logs, --trace-gc) in <dir>/<pid>.log.
+        const keep = process.env.BENCH_CHILD_STDOUT_DIR;
+        if (keep && child.stdout) child.stdout.pipe(createWriteStream(join(keep, `${child.pid ?? 0}.log`)));
+        else child.stdout?.resume();
         resolve({ port: Number(m[1]), pid: child.pid ?? 0, stop, ...(opts.memoryHook ? { memoryAfterGc } : {}) });
       }
     });
@@ -160,8 +165,20 @@ export async function startDixie(finnUrl: string, env: Record<string, string> = 
     },
     /"event":"listening","port":(\d+)/,
     60_000,
-    opts.memoryHook ? { nodeArgs: ['--expose-gc'], memoryHook: true } : {},
+    {
+      // BENCH_DIXIE_NODE_ARGS: V8 flags NODE_OPTIONS refuses (e.g. `--trace-gc`), space-separated.
+      nodeArgs: [...(opts.memoryHook ? ['--expose-gc'] : []), ...(process.env.BENCH_DIXIE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+      memoryHook: opts.memoryHook ?? false,
+    },
   );
+}
+
+/** User + system CPU time a process has used, in ms (from /proc, 10 ms resolution). */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** VmRSS of a process in bytes. */

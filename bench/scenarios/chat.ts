@@ -1,11 +1,17 @@
 /**
  * Issue #4: 1,000 concurrent `chat` subscriptions through Dixie over graphql-ws (50 wallets × 20,
  * the per-identity cap; one socket per wallet) vs the same 1,000 streams straight on the
- * simulator's WebSocket (one socket each). Every delta's receive time since its prompt was sent is
- * recorded (through Dixie the clock includes the subscription set-up and Dixie's Finn connect;
- * direct sockets are opened first); the distributions are compared, the difference being Dixie's
- * added latency, also after the first delta (set-up excluded). Also: deltas/s, Dixie's RSS per open subscription, lost or reordered deltas.
+ * simulator's WebSocket (one socket each). The simulator runs in this process and stamps the time it
+ * hands each delta to a socket; a delta's latency is its receive time minus that stamp, so "added
+ * latency per delta" is the difference of the two distributions, the first delta of every stream
+ * included, and again for the deltas sent while all 1,000 streams are open. Two pairs of runs: the
+ * prompts spread over one delta interval, then all in the same millisecond (stress). Also printed:
+ * time to the first delta and to ChatModelSelection (subscription set-up, Dixie's Finn connect),
+ * deltas/s, Dixie's CPU per delta, its RSS per open subscription (peak while streaming, and after a
+ * full GC in a fresh process), lost or reordered deltas.
  * Targets: added p99 ≤ 5 ms, ≤ 64 KB RSS per open subscription, zero lost or reordered deltas.
+ * Knobs: BENCH_CHAT_DELAY_MS (200), BENCH_CHAT_WALLETS (50), BENCH_CHAT_PER_WALLET (20),
+ * BENCH_CHAT_BURST=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair or the after-GC process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +22,7 @@ import WebSocket from 'ws';
 import { splitDeltas, startFinnSim, type FinnSim } from '../../test/finn-sim/index.js';
 import { newWallet, walletToken, writeAllowlist } from '../../test/helpers/auth.js';
 import { MAX_SUBSCRIPTIONS_PER_IDENTITY } from '../../src/ws-guards.js';
-import { BENCH_JWT_KEY, gqlOnce, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child, type MemorySample } from '../lib.js';
+import { BENCH_JWT_KEY, cpuMs, gqlOnce, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child, type MemorySample } from '../lib.js';
 
 const WALLETS = Number(process.env.BENCH_CHAT_WALLETS ?? 50);
 const PER_WALLET = Math.min(Number(process.env.BENCH_CHAT_PER_WALLET ?? MAX_SUBSCRIPTIONS_PER_IDENTITY), MAX_SUBSCRIPTIONS_PER_IDENTITY);
@@ -35,11 +41,13 @@ interface Stream {
   expected: string[];
 }
 
-/** What one run saw of one stream: each delta's text and ms since the prompt was sent. */
+/** What one run saw of one stream: each delta's text, ms since the prompt was sent, and receive time. */
 interface Seen {
   sentAt: number;
   deltas: string[];
   at: number[];
+  /** `performance.now()` when each delta arrived (compared with the simulator's send stamp). */
+  recv: number[];
   /** First event of any kind received (the subscription is live in Dixie). */
   firstEventAt: number | null;
   done: boolean;
@@ -50,13 +58,70 @@ interface RunStats {
   name: string;
   seen: Seen[];
   wallMs: number;
+  /** Per delta: ms from the simulator sending it to the client receiving it. */
+  hop: number[];
+  /**
+   * The same for the deltas sent while every stream of the run was open: after the last stream's
+   * first delta and before the first stream's last one (no subscription starting or ending).
+   */
+  hopSteady: number[];
 }
 
-const newSeen = (): Seen => ({ sentAt: 0, deltas: [], at: [], firstEventAt: null, done: false, error: null });
+/** Pairs each received delta with the simulator's send stamp of the same index in its session. */
+function hops(seen: Seen[], streams: Stream[]): Pick<RunStats, 'hop' | 'hopSteady'> {
+  const sentOf = streams.map((st) => sentStamps.get(st.sessionId) ?? []);
+  const from = Math.max(...sentOf.map((t) => t[0] ?? Number.POSITIVE_INFINITY));
+  const to = Math.min(...sentOf.map((t) => t.at(-1) ?? Number.NEGATIVE_INFINITY));
+  const hop: number[] = [];
+  const hopSteady: number[] = [];
+  seen.forEach((s, i) => {
+    const sent = sentOf[i]!;
+    for (let j = 0; j < Math.min(sent.length, s.recv.length); j++) {
+      const latency = s.recv[j]! - sent[j]!;
+      hop.push(latency);
+      if (sent[j]! > from && sent[j]! < to) hopSteady.push(latency);
+    }
+  });
+  return { hop, hopSteady };
+}
+
+const newSeen = (): Seen => ({ sentAt: 0, deltas: [], at: [], recv: [], firstEventAt: null, done: false, error: null });
+
+/**
+ * When the simulator handed each `text_delta` of a session to its socket (`performance.now()`; the
+ * simulator runs in this process). Cleared before each run: runs reuse the same sessions.
+ */
+const sentStamps = new Map<string, number[]>();
+
+function stampFrame(sessionId: string, frame: { type: string }): void {
+  if (frame.type !== 'text_delta') return;
+  const times = sentStamps.get(sessionId);
+  if (times) times.push(performance.now());
+  else sentStamps.set(sessionId, [performance.now()]);
+}
 
 /** A prompt whose echo splits into DELTAS pieces of ~4 characters (a token or so each). */
 function promptFor(i: number): string {
   return `bench prompt ${i}: ${'lorem ipsum dolor sit amet '.repeat(8)}`.slice(0, DELTAS * 4 - 6);
+}
+
+/**
+ * Calls every start spread evenly over `spreadMs` (all at once when 0). Spread over one delta
+ * interval, 1,000 streams are concurrent without their deltas landing in the same millisecond.
+ */
+function startSpread(starts: Array<() => void>, spreadMs: number): void {
+  if (spreadMs <= 0) {
+    for (const start of starts) start();
+    return;
+  }
+  const t0 = performance.now();
+  let next = 0;
+  const tick = (): void => {
+    const due = ((performance.now() - t0) / spreadMs) * starts.length;
+    while (next < starts.length && next <= due) starts[next++]!();
+    if (next < starts.length) setTimeout(tick, 1);
+  };
+  tick();
 }
 
 async function waitAll(seen: Seen[], timeoutMs: number): Promise<void> {
@@ -65,9 +130,10 @@ async function waitAll(seen: Seen[], timeoutMs: number): Promise<void> {
 }
 
 /** Dixie: one graphql-ws client per wallet, `PER_WALLET` subscriptions on each. */
-async function runDixie(name: string, clients: Client[], streams: Stream[][], onTick?: (open: number) => Promise<void>): Promise<RunStats> {
+async function runDixie(name: string, clients: Client[], streams: Stream[][], staggerMs: number, onTick?: (open: number) => Promise<void>): Promise<RunStats> {
   const seen = streams.map((ws) => ws.map(newSeen));
   const flat = seen.flat();
+  sentStamps.clear();
   const disposers: Array<() => void> = [];
   let open = 0;
   let sampling = true;
@@ -78,8 +144,9 @@ async function runDixie(name: string, clients: Client[], streams: Stream[][], on
     }
   })();
   const start = performance.now();
+  const starts: Array<() => void> = [];
   try {
-    streams.forEach((ws, w) => ws.forEach((st, i) => {
+    streams.forEach((ws, w) => ws.forEach((st, i) => starts[i * streams.length + w] = () => {
       const s = seen[w]![i]!;
       s.sentAt = performance.now();
       disposers.push(clients[w]!.subscribe<{ chat: { __typename: string; delta?: string; code?: string; message?: string } }>(
@@ -96,6 +163,7 @@ async function runDixie(name: string, clients: Client[], streams: Stream[][], on
             if (e?.__typename === 'ChatTextDelta') {
               s.deltas.push(e.delta ?? '');
               s.at.push(now - s.sentAt);
+              s.recv.push(now);
             } else if (e?.__typename === 'ChatError') {
               s.error = `${e.code}: ${e.message}`;
             }
@@ -112,8 +180,9 @@ async function runDixie(name: string, clients: Client[], streams: Stream[][], on
         },
       ));
     }));
+    startSpread(starts.filter(Boolean), staggerMs);
     await waitAll(flat, RUN_TIMEOUT_MS);
-    return { name, seen: flat, wallMs: performance.now() - start };
+    return { name, seen: flat, wallMs: performance.now() - start, ...hops(flat, streams.flat()) };
   } finally {
     sampling = false;
     await sampler;
@@ -156,7 +225,7 @@ async function holdOpen(clients: Client[], streams: Stream[][], timeoutMs: numbe
 }
 
 /** Straight on the simulator: one Finn socket per stream, opened before the clock starts at the prompt. */
-async function runDirect(name: string, sim: FinnSim, streams: Stream[]): Promise<RunStats> {
+async function runDirect(name: string, sim: FinnSim, streams: Stream[], staggerMs: number): Promise<RunStats> {
   const seen = streams.map(newSeen);
   const sockets: WebSocket[] = [];
   try {
@@ -177,6 +246,7 @@ async function runDirect(name: string, sim: FinnSim, streams: Stream[]): Promise
         if (frame.type === 'text_delta') {
           s.deltas.push(frame.data?.delta ?? '');
           s.at.push(now - s.sentAt);
+          s.recv.push(now);
         } else if (frame.type === 'error') {
           s.error = frame.data?.message ?? 'error';
           s.done = true;
@@ -185,13 +255,18 @@ async function runDirect(name: string, sim: FinnSim, streams: Stream[]): Promise
         }
       });
     });
+    sentStamps.clear();
     const start = performance.now();
-    streams.forEach((st, i) => {
-      seen[i]!.sentAt = performance.now();
-      sockets[i]!.send(JSON.stringify({ type: 'prompt', text: st.text }));
+    // The same interleaving as through Dixie: stream i of wallet w is started in slot i × wallets + w.
+    const wallets = Math.max(1, Math.round(streams.length / PER_WALLET));
+    const starts: Array<() => void> = [];
+    streams.forEach((st, k) => starts[(k % PER_WALLET) * wallets + Math.floor(k / PER_WALLET)] = () => {
+      seen[k]!.sentAt = performance.now();
+      sockets[k]!.send(JSON.stringify({ type: 'prompt', text: st.text }));
     });
+    startSpread(starts.filter(Boolean), staggerMs);
     await waitAll(seen, RUN_TIMEOUT_MS);
-    return { name, seen, wallMs: performance.now() - start };
+    return { name, seen, wallMs: performance.now() - start, ...hops(seen, streams) };
   } finally {
     for (const ws of sockets) ws?.terminate();
   }
@@ -202,7 +277,11 @@ interface Summary {
   deltas: number;
   perSecond: number;
   e2e: { p50: number; p99: number };
+  hop: { p50: number; p99: number; max: number };
+  hopSteady: { p50: number; p99: number; max: number; n: number };
   first: { p50: number; p99: number };
+  /** Prompt → first event of any kind (through Dixie: ChatModelSelection, before Finn is involved). */
+  firstEvent: { p50: number; p99: number };
   sinceFirst: { p50: number; p99: number };
   gap: { p50: number; p99: number };
   lost: number;
@@ -243,7 +322,10 @@ function summarise(run: RunStats, streams: Stream[]): Summary {
     deltas: e2e.length,
     perSecond: e2e.length / ((lastAt - firstSent) / 1000),
     e2e: q(sort(e2e)),
+    hop: { ...q(sort(run.hop)), max: run.hop.at(-1) ?? Number.NaN },
+    hopSteady: { ...q(sort(run.hopSteady)), max: run.hopSteady.at(-1) ?? Number.NaN, n: run.hopSteady.length },
     first: q(sort(first)),
+    firstEvent: q(sort(run.seen.flatMap((s) => (s.firstEventAt === null ? [] : [s.firstEventAt - s.sentAt])))),
     sinceFirst: q(sort(sinceFirst)),
     gap: q(sort(gap)),
     lost,
@@ -256,10 +338,10 @@ function summarise(run: RunStats, streams: Stream[]): Summary {
 const f = (n: number) => n.toFixed(1);
 
 function printSummaries(rows: Summary[]): void {
-  console.log('\n| run | deltas | deltas/s | since prompt p50 / p99 ms | first delta p50 / p99 ms | since first delta p50 / p99 ms | inter-arrival p50 / p99 ms | lost | reordered | unfinished |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| run | deltas | deltas/s | Finn send → client p50 / p99 / max ms | same, all streams open: deltas, p50 / p99 / max ms | since prompt p50 / p99 ms | first delta p50 / p99 ms | since first delta p50 / p99 ms | inter-arrival p50 / p99 ms | lost | reordered | unfinished |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.deltas} | ${r.perSecond.toFixed(0)} | ${f(r.e2e.p50)} / ${f(r.e2e.p99)} | ${f(r.first.p50)} / ${f(r.first.p99)} | ${f(r.sinceFirst.p50)} / ${f(r.sinceFirst.p99)} | ${f(r.gap.p50)} / ${f(r.gap.p99)} | ${r.lost} | ${r.reordered} | ${r.incomplete} |`);
+    console.log(`| ${r.name} | ${r.deltas} | ${r.perSecond.toFixed(0)} | ${f(r.hop.p50)} / ${f(r.hop.p99)} / ${f(r.hop.max)} | ${r.hopSteady.n}: ${f(r.hopSteady.p50)} / ${f(r.hopSteady.p99)} / ${f(r.hopSteady.max)} | ${f(r.e2e.p50)} / ${f(r.e2e.p99)} | ${f(r.first.p50)} / ${f(r.first.p99)} | ${f(r.sinceFirst.p50)} / ${f(r.sinceFirst.p99)} | ${f(r.gap.p50)} / ${f(r.gap.p99)} | ${r.lost} | ${r.reordered} | ${r.incomplete} |`);
   }
   for (const r of rows) if (r.errors.length) console.log(`${r.name} errors (first ${r.errors.length}): ${r.errors.join(' | ')}`);
 }
@@ -300,7 +382,7 @@ async function retainedMemory(sim: FinnSim, wallets: string[], tokens: string[],
     );
     clients.push(...(await pool(tokens, 10, (t) => connect(`ws://127.0.0.1:${dixie.port}/graphql`, t))));
     sim.control.setStream({ deltas: 3, delayMs: 10, tools: false });
-    await runDixie('warm-up', clients, streams.map((ws) => ws.slice(0, 1)));
+    await runDixie('warm-up', clients, streams.map((ws) => ws.slice(0, 1)), 0);
     sim.control.setStream({ deltas: DELTAS, delayMs: 2000, tools: false });
     await sleep(500);
     const gcBefore = await dixie.memoryAfterGc!();
@@ -319,7 +401,7 @@ async function retainedMemory(sim: FinnSim, wallets: string[], tokens: string[],
 export async function chatScenario(): Promise<void> {
   const total = WALLETS * PER_WALLET;
   const dir = await mkdtemp(join(tmpdir(), 'dixie-bench-chat-'));
-  const sim = await startFinnSim({ port: 0, wsLimitPerIp: 100_000, maxSessions: 2 * total + 100, stream: { deltas: DELTAS, delayMs: DELAY_MS, tools: false } });
+  const sim = await startFinnSim({ port: 0, wsLimitPerIp: 100_000, maxSessions: 2 * total + 100, stream: { deltas: DELTAS, delayMs: DELAY_MS, tools: false }, onFrameSent: stampFrame });
   const clients: Client[] = [];
   let dixie: Child | undefined;
   try {
@@ -343,50 +425,70 @@ export async function chatScenario(): Promise<void> {
     const wsUrl = `ws://127.0.0.1:${dixie.port}/graphql`;
     clients.push(...(await pool(tokens, 10, (t) => connect(wsUrl, t))));
 
-    // Warm-up (JIT, cached tiers, socket paths): one stream per wallet on each side.
-    await runDixie('warm-up', clients, streams.map((ws) => ws.slice(0, 1)));
-    await runDirect('warm-up', sim, streams.map((ws) => ws[0]!));
-    await sleep(500);
-
-    const direct = await runDirect(`direct to simulator (${total} sockets)`, sim, flat);
-    await sleep(500);
-    const rssBefore = await rssBytes(dixie.pid);
-    const pid = dixie.pid;
-    let rssPeak = { rss: 0, open: 0 };
-    const viaDixie = await runDixie(`through Dixie (${WALLETS} sockets × ${PER_WALLET})`, clients, streams, async (open) => {
-      if (open < rssPeak.open) return;
-      const rss = await rssBytes(pid).catch(() => 0);
-      if (open > rssPeak.open || rss > rssPeak.rss) rssPeak = { rss, open };
-    });
-
+    // Warm-up at full scale on short streams (JIT, cached tiers, socket paths, heap grown to its
+    // working size), so that the first measured run does not pay for them.
+    sim.control.setStream({ deltas: 10, delayMs: 50, tools: false });
+    await runDixie('warm-up', clients, streams, 0);
+    await runDirect('warm-up', sim, flat, 0);
+    sim.control.setStream({ deltas: DELTAS, delayMs: DELAY_MS, tools: false });
     await sleep(1000);
-    const rssAfter = await rssBytes(pid);
+
+    const pid = dixie.pid;
+    /** One pair of runs, direct then through Dixie, with the prompts started over `staggerMs`. */
+    const pairOfRuns = async (mode: string, staggerMs: number) => {
+      const direct = await runDirect(`direct to simulator (${total} sockets), ${mode}`, sim, flat, staggerMs);
+      await sleep(500);
+      const rssBefore = await rssBytes(pid);
+      const cpuBefore = await cpuMs(pid);
+      let rssPeak = { rss: 0, open: 0 };
+      const viaDixie = await runDixie(`through Dixie (${WALLETS} sockets × ${PER_WALLET}), ${mode}`, clients, streams, staggerMs, async (open) => {
+        if (open < rssPeak.open) return;
+        const rss = await rssBytes(pid).catch(() => 0);
+        if (open > rssPeak.open || rss > rssPeak.rss) rssPeak = { rss, open };
+      });
+      const cpuUsed = (await cpuMs(pid)) - cpuBefore;
+      await sleep(1000);
+      return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, rssBefore, rssPeak, rssAfter: await rssBytes(pid) };
+    };
+    // BENCH_CHAT_BURST=0 / BENCH_CHAT_MEMORY=0 skip the burst pair / the after-GC memory process (quicker experiments).
+    const runs = [await pairOfRuns(`prompts spread over ${DELAY_MS} ms`, DELAY_MS)];
+    if (process.env.BENCH_CHAT_BURST !== '0') runs.push(await pairOfRuns('all prompts at once', 0));
+
     // Clients first: a non-lazy graphql-ws client reports its socket closing under it on stderr.
     for (const c of clients.splice(0)) await c.dispose();
     await dixie.stop();
     dixie = undefined;
-    const { gcBefore, gcOpen, held } = await retainedMemory(sim, wallets, tokens, allowlistPath);
+    const memory = process.env.BENCH_CHAT_MEMORY === '0' ? null : await retainedMemory(sim, wallets, tokens, allowlistPath);
 
-    const d = summarise(direct, flat);
-    const x = summarise(viaDixie, flat);
-    printSummaries([d, x]);
-    const perSub = rssPeak.open ? (rssPeak.rss - rssBefore) / rssPeak.open : Number.NaN;
+    printSummaries(runs.flatMap((r) => [r.d, r.x]));
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
-    console.log(`\nstream: ${DELTAS} deltas every ${DELAY_MS} ms per prompt, ${total} prompts at once (offered ${((total * 1000) / DELAY_MS).toFixed(0)} deltas/s)`);
-    console.log(`Dixie RSS: ${mb(rssBefore)} before, ${mb(rssPeak.rss)} with ${rssPeak.open} subscriptions open, ${mb(rssAfter)} 1 s after they all ended`);
-    console.log(`added latency since prompt: p50 ${f(x.e2e.p50 - d.e2e.p50)} ms, p99 ${f(x.e2e.p99 - d.e2e.p99)} ms; first delta p50 ${f(x.first.p50 - d.first.p50)} ms, p99 ${f(x.first.p99 - d.first.p99)} ms`);
-    console.log(`added latency per delta after the first (forwarding only): p50 ${f(x.sinceFirst.p50 - d.sinceFirst.p50)} ms, p99 ${f(x.sinceFirst.p99 - d.sinceFirst.p99)} ms; inter-arrival p99 ${f(x.gap.p99 - d.gap.p99)} ms\n`);
-    const added = x.e2e.p99 - d.e2e.p99;
-    const forwarding = x.sinceFirst.p99 - d.sinceFirst.p99;
-    verdict(added <= 5, 'chat added p99 latency per delta, since the prompt', `${f(added)} ms (target ≤ 5 ms)`);
-    verdict(forwarding <= 5, 'chat added p99 latency per delta, after the first (subscription set-up excluded)', `${f(forwarding)} ms (target ≤ 5 ms)`);
-    const gcPer = (k: keyof MemorySample) => (held.open ? (gcOpen[k] - gcBefore[k]) / held.open : Number.NaN);
     const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
-    console.log(`Dixie after full GC (fresh process, untimed, slow stream): RSS ${mb(gcBefore.rss)} → ${mb(gcOpen.rss)}, heap used ${mb(gcBefore.heapUsed)} → ${mb(gcOpen.heapUsed)} with ${held.open} subscriptions open`);
-    console.log(`per open subscription after GC: RSS ${kb(gcPer('rss'))}, heap used ${kb(gcPer('heapUsed'))}, external ${kb(gcPer('external'))}`);
-    console.log(`previous measure (peak RSS while streaming, no GC: includes uncollected garbage and heap headroom): ${kb(perSub)} per open subscription over ${rssPeak.open} open`);
-    verdict(held.open === total && gcPer('rss') <= 64 * 1024, 'Dixie RSS per open subscription (after GC)', `${kb(gcPer('rss'))} over ${held.open} open, heap used ${kb(gcPer('heapUsed'))} (target ≤ 64 KB with all ${total} open; peak RSS without GC: ${kb(perSub)})`);
-    verdict(x.lost + x.reordered + x.incomplete === 0, 'lost or reordered deltas through Dixie', `${x.lost} lost, ${x.reordered} out of order, ${x.incomplete} streams unfinished (target 0)`);
+    console.log(`\nstream: ${DELTAS} deltas every ${DELAY_MS} ms per prompt, ${total} prompts (offered ${((total * 1000) / DELAY_MS).toFixed(0)} deltas/s)`);
+    for (const r of runs) {
+      const { d, x } = r;
+      console.log(`\n${r.mode}:`);
+      console.log(`  added latency per delta, Finn send → client receive, while all ${total} streams are open: p50 ${f(x.hopSteady.p50 - d.hopSteady.p50)} ms, p99 ${f(x.hopSteady.p99 - d.hopSteady.p99)} ms (${x.hopSteady.n} and ${d.hopSteady.n} deltas)`);
+      console.log(`  added latency per delta, every delta (subscriptions starting and ending included): p50 ${f(x.hop.p50 - d.hop.p50)} ms, p99 ${f(x.hop.p99 - d.hop.p99)} ms`);
+      console.log(`  added time to the first delta since the prompt: p50 ${f(x.first.p50 - d.first.p50)} ms, p99 ${f(x.first.p99 - d.first.p99)} ms (through Dixie: subscribe, auth, Dixie opening its Finn socket; the direct sockets are open before the prompt)`);
+      console.log(`  through Dixie, prompt → ChatModelSelection (GraphQL subscribe done, before the Finn socket): p50 ${f(x.firstEvent.p50)} ms, p99 ${f(x.firstEvent.p99)} ms`);
+      console.log(`  Dixie CPU: ${(r.cpuUsed / 1000).toFixed(1)} s, ${((r.cpuUsed * 1000) / Math.max(1, x.deltas)).toFixed(0)} µs per delta forwarded (subscription set-up included)`);
+      const perSub = r.rssPeak.open ? (r.rssPeak.rss - r.rssBefore) / r.rssPeak.open : Number.NaN;
+      console.log(`  Dixie RSS: ${mb(r.rssBefore)} before, peak ${mb(r.rssPeak.rss)} with ${r.rssPeak.open} open (${kb(perSub)} per open subscription, no GC: garbage and heap headroom included), ${mb(r.rssAfter)} 1 s after`);
+    }
+    console.log('');
+    for (const r of runs) {
+      const added = r.x.hopSteady.p99 - r.d.hopSteady.p99;
+      verdict(added <= 5, `chat added p99 latency per delta with ${total} subscriptions open, ${r.mode}`, `${f(added)} ms, p50 ${f(r.x.hopSteady.p50 - r.d.hopSteady.p50)} ms (target ≤ 5 ms; every delta incl. start-up: p99 ${f(r.x.hop.p99 - r.d.hop.p99)} ms)`);
+    }
+    if (memory) {
+      const { gcBefore, gcOpen, held } = memory;
+      const gcPer = (k: keyof MemorySample) => (held.open ? (gcOpen[k] - gcBefore[k]) / held.open : Number.NaN);
+      console.log(`Dixie after full GC (fresh process, untimed, slow stream): RSS ${mb(gcBefore.rss)} → ${mb(gcOpen.rss)}, heap used ${mb(gcBefore.heapUsed)} → ${mb(gcOpen.heapUsed)} with ${held.open} subscriptions open`);
+      console.log(`per open subscription after GC: RSS ${kb(gcPer('rss'))}, heap used ${kb(gcPer('heapUsed'))}, external ${kb(gcPer('external'))}`);
+      verdict(held.open === total && gcPer('rss') <= 64 * 1024, 'Dixie RSS per open subscription (after GC)', `${kb(gcPer('rss'))} over ${held.open} open, heap used ${kb(gcPer('heapUsed'))} (target ≤ 64 KB with all ${total} open)`);
+    }
+    const sum = (k: 'lost' | 'reordered' | 'incomplete') => runs.reduce((n, r) => n + r.x[k], 0);
+    verdict(sum('lost') + sum('reordered') + sum('incomplete') === 0, 'lost or reordered deltas through Dixie (every run)', `${sum('lost')} lost, ${sum('reordered')} out of order, ${sum('incomplete')} streams unfinished (target 0)`);
   } finally {
     for (const c of clients) await c.dispose();
     await dixie?.stop();

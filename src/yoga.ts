@@ -10,6 +10,7 @@ import { maskError, useErrorStatus } from './graphql-plugins.js';
 import { schema } from './schema/index.js';
 import { useTelemetry } from './telemetry/graphql-plugin.js';
 import { useQueryLimits } from './graphql-limits.js';
+import { useJitSubscriptionEvents } from './graphql-jit.js';
 import { useWalletTokenExpiry } from './subscription-expiry.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 
@@ -38,6 +39,7 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
       ...useQueryLimits({ blockFieldSuggestions: production }),
       useTrustedDocuments(ds.config.trustedDocuments, ds.logger),
       useWalletTokenExpiry(),
+      useJitSubscriptionEvents(),
       useTelemetry({ tracer: ds.tracer, metrics: ds.metrics }),
     ],
     context: async ({ request, requestId, clientIp, viewer }): Promise<Context> => {

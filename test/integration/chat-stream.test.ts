@@ -82,6 +82,29 @@ describe('chat subscription', () => {
     expect(conn[0]!.headers['x-request-id']).toEqual(expect.any(String));
   });
 
+  it('takes its arguments from the field, whatever the variables are called or when written inline', async () => {
+    const sessionId = await startChat(alice);
+    const c = await client(alice);
+    const collect = (query: string, variables: Record<string, unknown>) =>
+      new Promise<{ events: ChatEventJson[]; errors: unknown[] }>((resolve) => {
+        const out: { events: ChatEventJson[]; errors: unknown[] } = { events: [], errors: [] };
+        c.subscribe<{ chat: ChatEventJson }>({ query, variables }, {
+          next: (r) => {
+            if (r.errors) out.errors.push(...r.errors);
+            if (r.data?.chat) out.events.push(r.data.chat);
+          },
+          error: (err) => resolve({ ...out, errors: [...out.errors, err] }),
+          complete: () => resolve(out),
+        });
+      });
+    const renamed = await collect('subscription($s: ID!, $t: String!) { chat(sessionId: $s, text: $t) { __typename ... on ChatTextDelta { delta } } }', { s: sessionId, t: 'renamed vars' });
+    expect(renamed.errors).toEqual([]);
+    expect(text(renamed.events)).toBe('Echo: renamed vars');
+    const inline = await collect(`subscription { chat(sessionId: "${sessionId}", text: "inline args") { __typename ... on ChatTextDelta { delta } } }`, {});
+    expect(inline.errors).toEqual([]);
+    expect(text(inline.events)).toBe('Echo: inline args');
+  });
+
   it('streams an answer over SSE', async () => {
     const sessionId = await startChat(alice);
     const res = await chatOverSse(`${d.url}/graphql`, await walletAuth(alice), { sessionId, text: 'hello sse' });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import type { NatsHandle } from './nats.js';
@@ -23,9 +24,20 @@ function isEnvelope(x: unknown): x is Envelope {
   return !!x && typeof x === 'object' && typeof (x as Envelope).type === 'string' && 'detail' in x;
 }
 
+/**
+ * An EventTarget for subscription fan-out: one listener per open subscription, so Node's
+ * "possible memory leak" warning at 11 listeners is noise here (subscriptions are bounded per
+ * identity by the WebSocket guards, and each removes its listener when it ends).
+ */
+export function subscriptionEventTarget(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
+}
+
 /** An EventTarget whose dispatch goes through NATS while it is connected, and stays local otherwise. */
 function createNatsEventTarget(nats: NatsHandle, logger: Logger): EventTarget {
-  const local = new EventTarget();
+  const local = subscriptionEventTarget();
   const subs = new Map<string, { count: number; off: () => void }>();
   const subjectOf = (type: string) => SUBJECT_PREFIX + Buffer.from(type).toString('base64url');
   return {
@@ -63,6 +75,6 @@ function createNatsEventTarget(nats: NatsHandle, logger: Logger): EventTarget {
 }
 
 export function createEventBus(opts: { nats: NatsHandle | null; logger: Logger }): EventBus {
-  if (!opts.nats) return createPubSub<DixieEvents>();
+  if (!opts.nats) return createPubSub<DixieEvents>({ eventTarget: subscriptionEventTarget() as never });
   return createPubSub<DixieEvents>({ eventTarget: createNatsEventTarget(opts.nats, opts.logger) as never });
 }

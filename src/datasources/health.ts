@@ -1,6 +1,7 @@
 import { createPubSub } from 'graphql-yoga';
 import { finnStatus, overallStatus, type HealthReport, type InfraHealth } from '../domain/health.js';
 import { createCachedProbe, type CachedProbe } from './cached-probe.js';
+import { subscriptionEventTarget } from './events.js';
 import type { Db } from './postgres/index.js';
 import type { Finn } from './finn/index.js';
 import type { GovernorRegistry } from './governors.js';
@@ -177,7 +178,7 @@ export function createHealthService(deps: HealthDeps): HealthService {
     return entry.json;
   }
 
-  const changes = createPubSub<{ healthChanged: [HealthReport] }>();
+  const changes = createPubSub<{ healthChanged: [HealthReport] }>({ eventTarget: subscriptionEventTarget() as never });
   let last: string | null = null;
   let timer: NodeJS.Timeout | undefined;
   let offBreaker: (() => void) | undefined;

@@ -29,8 +29,13 @@ export function useJitSubscriptionEvents(): Plugin {
     if (!byName) compiled.set(args.document, (byName = new Map()));
     let entry = byName.get(key);
     if (entry === undefined) {
-      const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
-      entry = isCompiledQuery(result) ? result : null;
+      try {
+        const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
+        entry = isCompiledQuery(result) ? result : null;
+      } catch {
+        // A document the compiler does not support runs on the default executor, as before.
+        entry = null;
+      }
       byName.set(key, entry);
     }
     return entry;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -74,6 +74,8 @@ export interface MemorySample {
 export interface ChildOptions {
   /** Extra Node flags before `--import tsx`. */
   nodeArgs?: string[];
+  /** A compiled .js entry: started without the tsx loader. */
+  compiled?: boolean;
   /** Opens an IPC channel and exposes `memoryAfterGc` (the script must answer `{ type: 'mem' }`). */
   memoryHook?: boolean;
 }
@@ -87,7 +89,7 @@ process.once('exit', () => {
 /** Starts a TypeScript server in its own Node 24 process; it prints `{"port":n}` when listening. */
 export function startChild(script: string, env: Record<string, string>, readyPattern?: RegExp, readyTimeoutMs = 60_000, opts: ChildOptions = {}): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script], {
+    const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...(opts.compiled ? [] : ['--import', 'tsx']), script], {
       env: { ...process.env, ...env },
       stdio: opts.memoryHook ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
     });
@@ -141,14 +143,20 @@ export function startChild(script: string, env: Record<string, string>, readyPat
 
 export const BENCH_JWT_KEY = 'bench-jwt-key-0123456789abcdef0123456789';
 
+/** The build `npm start` and the container run; `npm run bench` runs `npm run build` first. */
+const COMPILED_MAIN = 'dist/src/main.js';
+
 /**
- * Dixie as in production (src/main.ts, NODE_ENV=production, LOG_LEVEL=info) against a Finn URL, plus `env`.
- * `memoryHook`: the same start through bench/servers/dixie-mem.ts with `--expose-gc` and an IPC
- * channel, so the benchmark can read memory after a full GC (`Child.memoryAfterGc`).
+ * Dixie as in production (the compiled dist/src/main.js, NODE_ENV=production, LOG_LEVEL=info)
+ * against a Finn URL, plus `env`.
+ * `memoryHook`: the same start through bench/servers/dixie-mem.ts (src through tsx) with
+ * `--expose-gc` and an IPC channel, so the benchmark can read memory after a full GC
+ * (`Child.memoryAfterGc`); the loader's fixed memory cancels out in the per-subscription delta.
  */
 export async function startDixie(finnUrl: string, env: Record<string, string> = {}, opts: { memoryHook?: boolean } = {}): Promise<Child> {
+  if (!opts.memoryHook && !existsSync(COMPILED_MAIN)) throw new Error(`${COMPILED_MAIN} is missing: run \`npm run build\` (npm run bench does)`);
   return startChild(
-    opts.memoryHook ? 'bench/servers/dixie-mem.ts' : 'src/main.ts',
+    opts.memoryHook ? 'bench/servers/dixie-mem.ts' : COMPILED_MAIN,
     {
       FINN_URL: finnUrl,
       NODE_ENV: 'production',
@@ -169,6 +177,7 @@ export async function startDixie(finnUrl: string, env: Record<string, string> = 
       // BENCH_DIXIE_NODE_ARGS: V8 flags NODE_OPTIONS refuses (e.g. `--trace-gc`), space-separated.
       nodeArgs: [...(opts.memoryHook ? ['--expose-gc'] : []), ...(process.env.BENCH_DIXIE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
       memoryHook: opts.memoryHook ?? false,
+      compiled: !opts.memoryHook,
     },
   );
 }

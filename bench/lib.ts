@@ -89,7 +89,11 @@ process.once('exit', () => {
 /** Starts a TypeScript server in its own Node 24 process; it prints `{"port":n}` when listening. */
 export function startChild(script: string, env: Record<string, string>, readyPattern?: RegExp, readyTimeoutMs = 60_000, opts: ChildOptions = {}): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...(opts.compiled ? [] : ['--import', 'tsx']), script], {
+    const args = [...(opts.nodeArgs ?? []), ...(opts.compiled ? [] : ['--import', 'tsx']), script];
+    // BENCH_SERVER_CPUS (e.g. `1`, with the benchmark itself under `taskset -c 0`): servers run on
+    // their own core(s), apart from the load generator, as they would on separate hosts.
+    const cpus = process.env.BENCH_SERVER_CPUS;
+    const child: ChildProcess = spawn(cpus ? 'taskset' : process.execPath, cpus ? ['-c', cpus, process.execPath, ...args] : args, {
       env: { ...process.env, ...env },
       stdio: opts.memoryHook ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
     });

@@ -41,13 +41,20 @@ interface Stream {
   expected: string[];
 }
 
-/** What one run saw of one stream: each delta's text, ms since the prompt was sent, and receive time. */
+/**
+ * What one run saw of one stream. Preallocated and checked as deltas arrive (no array of delta
+ * strings): the load generator shares the process with the simulator, and a long GC pause here
+ * would delay every delta in flight inside Dixie while pausing the direct path's sender too.
+ */
 interface Seen {
   sentAt: number;
-  deltas: string[];
-  at: number[];
+  expected: readonly string[];
   /** `performance.now()` when each delta arrived (compared with the simulator's send stamp). */
-  recv: number[];
+  recv: Float64Array;
+  /** Deltas received. */
+  n: number;
+  /** Deltas whose text is not the expected one at their position (reordered or altered). */
+  mismatched: number;
   /** First event of any kind received (the subscription is live in Dixie). */
   firstEventAt: number | null;
   done: boolean;
@@ -65,39 +72,75 @@ interface RunStats {
    * first delta and before the first stream's last one (no subscription starting or ending).
    */
   hopSteady: number[];
+  /** Steady-state deltas slower than SLOW_MS: [send time (performance.now()), latency]. */
+  slow: Array<[number, number]>;
+}
+
+const SLOW_MS = 10;
+
+/**
+ * Groups slow deltas into episodes (gaps over 30 ms split them): a few long episodes point at
+ * pauses in one process (GC), many short ones at load bursts.
+ */
+function episodes(slow: Array<[number, number]>): string {
+  const sorted = [...slow].sort((a, b) => a[0] - b[0]);
+  const out: Array<{ at: number; span: number; n: number; max: number }> = [];
+  for (const [at, latency] of sorted) {
+    const last = out.at(-1);
+    if (last && at - (last.at + last.span) <= 30) {
+      last.span = at - last.at;
+      last.n += 1;
+      last.max = Math.max(last.max, latency);
+    } else out.push({ at, span: 0, n: 1, max: latency });
+  }
+  const top = [...out].sort((a, b) => b.n - a.n).slice(0, 6).sort((a, b) => a.at - b.at);
+  return `${slow.length} deltas over ${SLOW_MS} ms in ${out.length} episodes; largest (at ms of this process's clock): ${top.map((e) => `@${e.at.toFixed(0)} ${e.n}× ≤${e.max.toFixed(0)} ms over ${e.span.toFixed(0)} ms`).join(', ')}`;
 }
 
 /** Pairs each received delta with the simulator's send stamp of the same index in its session. */
-function hops(seen: Seen[], streams: Stream[]): Pick<RunStats, 'hop' | 'hopSteady'> {
-  const sentOf = streams.map((st) => sentStamps.get(st.sessionId) ?? []);
-  const from = Math.max(...sentOf.map((t) => t[0] ?? Number.POSITIVE_INFINITY));
-  const to = Math.min(...sentOf.map((t) => t.at(-1) ?? Number.NEGATIVE_INFINITY));
+function hops(seen: Seen[], streams: Stream[]): Pick<RunStats, 'hop' | 'hopSteady' | 'slow'> {
+  const none = { t: new Float64Array(0), n: 0 };
+  const sentOf = streams.map((st) => sentStamps.get(st.sessionId) ?? none);
+  const from = Math.max(...sentOf.map((x) => (x.n ? x.t[0]! : Number.POSITIVE_INFINITY)));
+  const to = Math.min(...sentOf.map((x) => (x.n ? x.t[x.n - 1]! : Number.NEGATIVE_INFINITY)));
   const hop: number[] = [];
   const hopSteady: number[] = [];
+  const slow: Array<[sentAt: number, latency: number]> = [];
   seen.forEach((s, i) => {
-    const sent = sentOf[i]!;
-    for (let j = 0; j < Math.min(sent.length, s.recv.length); j++) {
+    const { t: sent, n } = sentOf[i]!;
+    for (let j = 0; j < Math.min(n, s.n, s.recv.length); j++) {
       const latency = s.recv[j]! - sent[j]!;
       hop.push(latency);
-      if (sent[j]! > from && sent[j]! < to) hopSteady.push(latency);
+      if (sent[j]! > from && sent[j]! < to) {
+        hopSteady.push(latency);
+        if (latency > SLOW_MS) slow.push([sent[j]!, latency]);
+      }
     }
   });
-  return { hop, hopSteady };
+  return { hop, hopSteady, slow };
 }
 
-const newSeen = (): Seen => ({ sentAt: 0, deltas: [], at: [], recv: [], firstEventAt: null, done: false, error: null });
+const newSeen = (st: Stream): Seen => ({
+  sentAt: 0, expected: st.expected, recv: new Float64Array(DELTAS), n: 0, mismatched: 0, firstEventAt: null, done: false, error: null,
+});
+
+function recordDelta(s: Seen, delta: string, now: number): void {
+  if (s.n < s.recv.length) s.recv[s.n] = now;
+  if (s.n < s.expected.length && delta !== s.expected[s.n]) s.mismatched += 1;
+  s.n += 1;
+}
 
 /**
  * When the simulator handed each `text_delta` of a session to its socket (`performance.now()`; the
  * simulator runs in this process). Cleared before each run: runs reuse the same sessions.
  */
-const sentStamps = new Map<string, number[]>();
+const sentStamps = new Map<string, { t: Float64Array; n: number }>();
 
 function stampFrame(sessionId: string, frame: { type: string }): void {
   if (frame.type !== 'text_delta') return;
-  const times = sentStamps.get(sessionId);
-  if (times) times.push(performance.now());
-  else sentStamps.set(sessionId, [performance.now()]);
+  let stamps = sentStamps.get(sessionId);
+  if (!stamps) sentStamps.set(sessionId, (stamps = { t: new Float64Array(DELTAS), n: 0 }));
+  if (stamps.n < stamps.t.length) stamps.t[stamps.n++] = performance.now();
 }
 
 /** A prompt whose echo splits into DELTAS pieces of ~4 characters (a token or so each). */
@@ -131,7 +174,7 @@ async function waitAll(seen: Seen[], timeoutMs: number): Promise<void> {
 
 /** Dixie: one graphql-ws client per wallet, `PER_WALLET` subscriptions on each. */
 async function runDixie(name: string, clients: Client[], streams: Stream[][], staggerMs: number, onTick?: (open: number) => Promise<void>): Promise<RunStats> {
-  const seen = streams.map((ws) => ws.map(newSeen));
+  const seen = streams.map((ws) => ws.map((st) => newSeen(st)));
   const flat = seen.flat();
   sentStamps.clear();
   const disposers: Array<() => void> = [];
@@ -161,9 +204,7 @@ async function runDixie(name: string, clients: Client[], streams: Stream[][], st
             const e = r.data?.chat;
             if (r.errors) s.error = JSON.stringify(r.errors);
             if (e?.__typename === 'ChatTextDelta') {
-              s.deltas.push(e.delta ?? '');
-              s.at.push(now - s.sentAt);
-              s.recv.push(now);
+              recordDelta(s, e.delta ?? '', now);
             } else if (e?.__typename === 'ChatError') {
               s.error = `${e.code}: ${e.message}`;
             }
@@ -244,9 +285,7 @@ async function runDirect(name: string, sim: FinnSim, streams: Stream[], staggerM
         s.firstEventAt ??= now;
         const frame = JSON.parse(String(data)) as { type: string; data?: { delta?: string; message?: string } };
         if (frame.type === 'text_delta') {
-          s.deltas.push(frame.data?.delta ?? '');
-          s.at.push(now - s.sentAt);
-          s.recv.push(now);
+          recordDelta(s, frame.data?.delta ?? '', now);
         } else if (frame.type === 'error') {
           s.error = frame.data?.message ?? 'error';
           s.done = true;
@@ -279,6 +318,7 @@ interface Summary {
   e2e: { p50: number; p99: number };
   hop: { p50: number; p99: number; max: number };
   hopSteady: { p50: number; p99: number; max: number; n: number };
+  slow: Array<[number, number]>;
   first: { p50: number; p99: number };
   /** Prompt → first event of any kind (through Dixie: ChatModelSelection, before Finn is involved). */
   firstEvent: { p50: number; p99: number };
@@ -302,15 +342,16 @@ function summarise(run: RunStats, streams: Stream[]): Summary {
   const errors: string[] = [];
   run.seen.forEach((s, i) => {
     const expected = streams[i]!.expected;
-    e2e.push(...s.at);
-    if (s.at.length) first.push(s.at[0]!);
-    for (let j = 1; j < s.at.length; j++) {
-      gap.push(s.at[j]! - s.at[j - 1]!);
-      sinceFirst.push(s.at[j]! - s.at[0]!);
+    const at = Array.from(s.recv.subarray(0, Math.min(s.n, s.recv.length)), (t) => t - s.sentAt);
+    e2e.push(...at);
+    if (at.length) first.push(at[0]!);
+    for (let j = 1; j < at.length; j++) {
+      gap.push(at[j]! - at[j - 1]!);
+      sinceFirst.push(at[j]! - at[0]!);
     }
-    if (s.at.length) lastAt = Math.max(lastAt, s.sentAt + s.at.at(-1)!);
-    lost += Math.max(0, expected.length - s.deltas.length);
-    for (let j = 0; j < Math.min(expected.length, s.deltas.length); j++) if (s.deltas[j] !== expected[j]) reordered += 1;
+    if (at.length) lastAt = Math.max(lastAt, s.sentAt + at.at(-1)!);
+    lost += Math.max(0, expected.length - s.n);
+    reordered += s.mismatched;
     if (!s.done) incomplete += 1;
     if (s.error && errors.length < 5) errors.push(s.error);
   });
@@ -324,6 +365,7 @@ function summarise(run: RunStats, streams: Stream[]): Summary {
     e2e: q(sort(e2e)),
     hop: { ...q(sort(run.hop)), max: run.hop.at(-1) ?? Number.NaN },
     hopSteady: { ...q(sort(run.hopSteady)), max: run.hopSteady.at(-1) ?? Number.NaN, n: run.hopSteady.length },
+    slow: run.slow,
     first: q(sort(first)),
     firstEvent: q(sort(run.seen.flatMap((s) => (s.firstEventAt === null ? [] : [s.firstEventAt - s.sentAt])))),
     sinceFirst: q(sort(sinceFirst)),
@@ -401,7 +443,7 @@ async function retainedMemory(sim: FinnSim, wallets: string[], tokens: string[],
 export async function chatScenario(): Promise<void> {
   const total = WALLETS * PER_WALLET;
   const dir = await mkdtemp(join(tmpdir(), 'dixie-bench-chat-'));
-  const sim = await startFinnSim({ port: 0, wsLimitPerIp: 100_000, maxSessions: 2 * total + 100, stream: { deltas: DELTAS, delayMs: DELAY_MS, tools: false }, onFrameSent: stampFrame });
+  const sim = await startFinnSim({ port: 0, wsLimitPerIp: 100_000, maxSessions: 2 * total + 100, stream: { deltas: DELTAS, delayMs: DELAY_MS, tools: false }, onFrameSent: stampFrame, frameLogLimit: 0, logLimit: 100 });
   const clients: Client[] = [];
   let dixie: Child | undefined;
   try {
@@ -468,6 +510,8 @@ export async function chatScenario(): Promise<void> {
       const { d, x } = r;
       console.log(`\n${r.mode}:`);
       console.log(`  added latency per delta, Finn send → client receive, while all ${total} streams are open: p50 ${f(x.hopSteady.p50 - d.hopSteady.p50)} ms, p99 ${f(x.hopSteady.p99 - d.hopSteady.p99)} ms (${x.hopSteady.n} and ${d.hopSteady.n} deltas)`);
+      console.log(`  slow deltas through Dixie: ${episodes(x.slow)}`);
+      console.log(`  slow deltas direct: ${episodes(d.slow)}`);
       console.log(`  added latency per delta, every delta (subscriptions starting and ending included): p50 ${f(x.hop.p50 - d.hop.p50)} ms, p99 ${f(x.hop.p99 - d.hop.p99)} ms`);
       console.log(`  added time to the first delta since the prompt: p50 ${f(x.first.p50 - d.first.p50)} ms, p99 ${f(x.first.p99 - d.first.p99)} ms (through Dixie: subscribe, auth, Dixie opening its Finn socket; the direct sockets are open before the prompt)`);
       console.log(`  through Dixie, prompt → ChatModelSelection (GraphQL subscribe done, before the Finn socket): p50 ${f(x.firstEvent.p50)} ms, p99 ${f(x.firstEvent.p99)} ms`);

@@ -18,6 +18,7 @@ export const DEFAULT_OPTIONS: SimOptions = {
   initialBalanceCu: 1000,
   stream: {},
   logLimit: 10_000,
+  frameLogLimit: 1000,
   random: Math.random,
 };
 

@@ -35,6 +35,8 @@ export interface SimOptions {
   stream: Partial<StreamConfig>;
   /** Maximum entries kept in each log (requests, wsConnections, cronFirings). */
   logLimit: number;
+  /** Frames kept per WebSocket connection log, each way (0 keeps none: benchmarks). */
+  frameLogLimit: number;
   /** Source of randomness for the error-rate fault (inject for determinism). */
   random: () => number;
   /**

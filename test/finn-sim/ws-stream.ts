@@ -9,7 +9,6 @@ import { bump, pushLog, type SimState } from './state.js';
 import type { FinnFrame, WsConnectionLog } from './types.js';
 
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const SENT_LOG_LIMIT = 1000;
 
 interface Connection {
   ws: WebSocket;
@@ -46,7 +45,7 @@ export function createWsStream(state: SimState): WsStream {
     if (conn.ws.readyState !== conn.ws.OPEN) return;
     conn.ws.send(JSON.stringify(frame));
     state.options.onFrameSent?.(conn.log.sessionId, frame);
-    if (conn.log.sent.length < SENT_LOG_LIMIT) conn.log.sent.push(frame);
+    if (conn.log.sent.length < state.options.frameLogLimit) conn.log.sent.push(frame);
   }
 
   function subscribers(sessionId: string): Connection[] {
@@ -76,11 +75,11 @@ export function createWsStream(state: SimState): WsStream {
     try {
       msg = JSON.parse(raw);
     } catch {
-      conn.log.received.push(raw);
+      if (conn.log.received.length < state.options.frameLogLimit) conn.log.received.push(raw);
       send(conn, { type: 'error', data: { message: 'Invalid JSON', recoverable: true } });
       return;
     }
-    conn.log.received.push(msg);
+    if (conn.log.received.length < state.options.frameLogLimit) conn.log.received.push(msg);
     const type = isRecord(msg) ? msg.type : undefined;
     const text = isRecord(msg) ? msg.text : undefined;
     const sessionId = conn.log.sessionId;

@@ -62,6 +62,8 @@ export interface Child {
   stop(): Promise<void>;
   /** Only for children started with `memoryHook` (bench/servers/dixie-mem.ts): memory after two full GCs. */
   memoryAfterGc?(): Promise<MemorySample>;
+  /** Only with an IPC channel (`ipc` or `memoryHook`): sends `msg` and resolves with the child's answer of the same `type`. */
+  request?<T>(msg: { type: string } & Record<string, unknown>): Promise<T>;
 }
 
 export interface MemorySample {
@@ -78,6 +80,8 @@ export interface ChildOptions {
   compiled?: boolean;
   /** Opens an IPC channel and exposes `memoryAfterGc` (the script must answer `{ type: 'mem' }`). */
   memoryHook?: boolean;
+  /** Opens an IPC channel and exposes `request`. */
+  ipc?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -95,18 +99,19 @@ export function startChild(script: string, env: Record<string, string>, readyPat
     const cpus = process.env.BENCH_SERVER_CPUS;
     const child: ChildProcess = spawn(cpus ? 'taskset' : process.execPath, cpus ? ['-c', cpus, process.execPath, ...args] : args, {
       env: { ...process.env, ...env },
-      stdio: opts.memoryHook ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
+      stdio: opts.memoryHook || opts.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
     });
-    const memoryAfterGc = (): Promise<MemorySample> =>
-      withTimeout(new Promise<MemorySample>((resolveMem) => {
-        const onMessage = (m: { type?: string } & MemorySample) => {
-          if (m.type !== 'mem') return;
+    const request = <T>(msg: { type: string } & Record<string, unknown>): Promise<T> =>
+      withTimeout(new Promise<T>((answer) => {
+        const onMessage = (m: { type?: string }) => {
+          if (m.type !== msg.type) return;
           child.off('message', onMessage);
-          resolveMem(m);
+          answer(m as T);
         };
         child.on('message', onMessage);
-        child.send({ type: 'mem' });
-      }), 30_000, `${script} memory sample`);
+        child.send(msg);
+      }), 30_000, `${script} ${msg.type}`);
+    const memoryAfterGc = (): Promise<MemorySample> => request<MemorySample>({ type: 'mem' });
     live.add(child);
     const exited = new Promise<void>((r) => child.once('exit', () => {
       live.delete(child);
@@ -135,7 +140,7 @@ export function startChild(script: string, env: Record<string, string>, readyPat
         const keep = process.env.BENCH_CHILD_STDOUT_DIR;
         if (keep && child.stdout) child.stdout.pipe(createWriteStream(join(keep, `${child.pid ?? 0}.log`)));
         else child.stdout?.resume();
-        resolve({ port: Number(m[1]), pid: child.pid ?? 0, stop, ...(opts.memoryHook ? { memoryAfterGc } : {}) });
+        resolve({ port: Number(m[1]), pid: child.pid ?? 0, stop, ...(opts.memoryHook ? { memoryAfterGc } : {}), ...(opts.memoryHook || opts.ipc ? { request } : {}) });
       }
     });
     child.once('exit', (code) => {

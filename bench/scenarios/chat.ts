@@ -1,8 +1,9 @@
 /**
  * Issue #4: 1,000 concurrent `chat` subscriptions through Dixie over graphql-ws (50 wallets × 20,
  * the per-identity cap; one socket per wallet) vs the same 1,000 streams straight on the
- * simulator's WebSocket (one socket each). The simulator runs in this process and stamps the time it
- * hands each delta to a socket; a delta's latency is its receive time minus that stamp, so "added
+ * simulator's WebSocket (one socket each). The simulator runs in its own process (so that the
+ * load generator's pauses are not the sender's) and stamps the wall-clock time it hands each delta
+ * to a socket; a delta's latency is its receive time minus that stamp, so "added
  * latency per delta" is the difference of the two distributions, the first delta of every stream
  * included, and again for the deltas sent while all 1,000 streams are open. Two pairs of runs: the
  * prompts spread over one delta interval, then all in the same millisecond (stress). Also printed:
@@ -19,10 +20,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { splitDeltas, startFinnSim, type FinnSim } from '../../test/finn-sim/index.js';
+import { splitDeltas } from '../../test/finn-sim/index.js';
+import type { StreamConfig } from '../../test/finn-sim/types.js';
 import { newWallet, walletToken, writeAllowlist } from '../../test/helpers/auth.js';
 import { MAX_SUBSCRIPTIONS_PER_IDENTITY } from '../../src/ws-guards.js';
-import { BENCH_JWT_KEY, cpuMs, gqlOnce, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child, type MemorySample } from '../lib.js';
+import { BENCH_JWT_KEY, cpuMs, gqlOnce, startChild, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child, type MemorySample } from '../lib.js';
 
 const WALLETS = Number(process.env.BENCH_CHAT_WALLETS ?? 50);
 const PER_WALLET = Math.min(Number(process.env.BENCH_CHAT_PER_WALLET ?? MAX_SUBSCRIPTIONS_PER_IDENTITY), MAX_SUBSCRIPTIONS_PER_IDENTITY);
@@ -49,7 +51,7 @@ interface Stream {
 interface Seen {
   sentAt: number;
   expected: readonly string[];
-  /** `performance.now()` when each delta arrived (compared with the simulator's send stamp). */
+  /** `clock()` when each delta arrived (compared with the simulator's send stamp). */
   recv: Float64Array;
   /** Deltas received. */
   n: number;
@@ -72,7 +74,7 @@ interface RunStats {
    * first delta and before the first stream's last one (no subscription starting or ending).
    */
   hopSteady: number[];
-  /** Steady-state deltas slower than SLOW_MS: [send time (performance.now()), latency]. */
+  /** Steady-state deltas slower than SLOW_MS: [send time (`clock()`), latency]. */
   slow: Array<[number, number]>;
 }
 
@@ -94,7 +96,7 @@ function episodes(slow: Array<[number, number]>): string {
     } else out.push({ at, span: 0, n: 1, max: latency });
   }
   const top = [...out].sort((a, b) => b.n - a.n).slice(0, 6).sort((a, b) => a.at - b.at);
-  return `${slow.length} deltas over ${SLOW_MS} ms in ${out.length} episodes; largest (at ms of this process's clock): ${top.map((e) => `@${e.at.toFixed(0)} ${e.n}× ≤${e.max.toFixed(0)} ms over ${e.span.toFixed(0)} ms`).join(', ')}`;
+  return `${slow.length} deltas over ${SLOW_MS} ms in ${out.length} episodes; largest (at epoch ms): ${top.map((e) => `@${e.at.toFixed(0)} ${e.n}× ≤${e.max.toFixed(0)} ms over ${e.span.toFixed(0)} ms`).join(', ')}`;
 }
 
 /** Pairs each received delta with the simulator's send stamp of the same index in its session. */
@@ -131,16 +133,48 @@ function recordDelta(s: Seen, delta: string, now: number): void {
 }
 
 /**
- * When the simulator handed each `text_delta` of a session to its socket (`performance.now()`; the
- * simulator runs in this process). Cleared before each run: runs reuse the same sessions.
+ * Wall-clock ms with sub-ms precision. The simulator runs in its own process (bench/servers/
+ * finn-sim.ts) and stamps with the same expression; both read the system clock.
  */
+const clock = (): number => performance.timeOrigin + performance.now();
+
+/** When the simulator handed each `text_delta` of a session to a socket; loaded after each run. */
 const sentStamps = new Map<string, { t: Float64Array; n: number }>();
 
-function stampFrame(sessionId: string, frame: { type: string }): void {
-  if (frame.type !== 'text_delta') return;
-  let stamps = sentStamps.get(sessionId);
-  if (!stamps) sentStamps.set(sessionId, (stamps = { t: new Float64Array(DELTAS), n: 0 }));
-  if (stamps.n < stamps.t.length) stamps.t[stamps.n++] = performance.now();
+/** The simulator in its own process: its pauses are not the load generator's, nor the reverse. */
+interface SimProcess {
+  url: string;
+  wsUrl: string;
+  setStream(stream: Partial<StreamConfig>): Promise<void>;
+  setStaking(wallet: string, bgt: number): Promise<void>;
+  /** Forgets the send stamps (runs reuse the same sessions). */
+  clearStamps(): Promise<void>;
+  /** Reads the send stamps of the run into `sentStamps`. */
+  loadStamps(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startSimProcess(options: Record<string, unknown>): Promise<SimProcess> {
+  const child = await startChild('bench/servers/finn-sim.ts', { FINN_SIM_OPTIONS: JSON.stringify(options) }, undefined, 60_000, { ipc: true });
+  const ask = async (msg: { type: string } & Record<string, unknown>) => {
+    await child.request!(msg);
+  };
+  return {
+    url: `http://127.0.0.1:${child.port}`,
+    wsUrl: `ws://127.0.0.1:${child.port}`,
+    setStream: (stream) => ask({ type: 'stream', stream }),
+    setStaking: (wallet, bgt) => ask({ type: 'staking', wallet, bgt }),
+    clearStamps: async () => {
+      sentStamps.clear();
+      await ask({ type: 'clear' });
+    },
+    loadStamps: async () => {
+      const { stamps } = await child.request!<{ stamps: Record<string, number[]> }>({ type: 'stamps' });
+      sentStamps.clear();
+      for (const [id, list] of Object.entries(stamps)) sentStamps.set(id, { t: Float64Array.from(list), n: list.length });
+    },
+    close: () => child.stop(),
+  };
 }
 
 /** A prompt whose echo splits into DELTAS pieces of ~4 characters (a token or so each). */
@@ -173,10 +207,10 @@ async function waitAll(seen: Seen[], timeoutMs: number): Promise<void> {
 }
 
 /** Dixie: one graphql-ws client per wallet, `PER_WALLET` subscriptions on each. */
-async function runDixie(name: string, clients: Client[], streams: Stream[][], staggerMs: number, onTick?: (open: number) => Promise<void>): Promise<RunStats> {
+async function runDixie(name: string, sim: SimProcess, clients: Client[], streams: Stream[][], staggerMs: number, onTick?: (open: number) => Promise<void>): Promise<RunStats> {
   const seen = streams.map((ws) => ws.map((st) => newSeen(st)));
   const flat = seen.flat();
-  sentStamps.clear();
+  await sim.clearStamps();
   const disposers: Array<() => void> = [];
   let open = 0;
   let sampling = true;
@@ -186,17 +220,17 @@ async function runDixie(name: string, clients: Client[], streams: Stream[][], st
       await sleep(10);
     }
   })();
-  const start = performance.now();
+  const start = clock();
   const starts: Array<() => void> = [];
   try {
     streams.forEach((ws, w) => ws.forEach((st, i) => starts[i * streams.length + w] = () => {
       const s = seen[w]![i]!;
-      s.sentAt = performance.now();
+      s.sentAt = clock();
       disposers.push(clients[w]!.subscribe<{ chat: { __typename: string; delta?: string; code?: string; message?: string } }>(
         { query: SUBSCRIPTION, variables: { s: st.sessionId, t: st.text } },
         {
           next: (r) => {
-            const now = performance.now();
+            const now = clock();
             if (s.firstEventAt === null) {
               s.firstEventAt = now;
               open += 1;
@@ -223,7 +257,8 @@ async function runDixie(name: string, clients: Client[], streams: Stream[][], st
     }));
     startSpread(starts.filter(Boolean), staggerMs);
     await waitAll(flat, RUN_TIMEOUT_MS);
-    return { name, seen: flat, wallMs: performance.now() - start, ...hops(flat, streams.flat()) };
+    await sim.loadStamps();
+    return { name, seen: flat, wallMs: clock() - start, ...hops(flat, streams.flat()) };
   } finally {
     sampling = false;
     await sampler;
@@ -266,7 +301,7 @@ async function holdOpen(clients: Client[], streams: Stream[][], timeoutMs: numbe
 }
 
 /** Straight on the simulator: one Finn socket per stream, opened before the clock starts at the prompt. */
-async function runDirect(name: string, sim: FinnSim, streams: Stream[], staggerMs: number): Promise<RunStats> {
+async function runDirect(name: string, sim: SimProcess, streams: Stream[], staggerMs: number): Promise<RunStats> {
   const seen = streams.map(newSeen);
   const sockets: WebSocket[] = [];
   try {
@@ -281,7 +316,7 @@ async function runDirect(name: string, sim: FinnSim, streams: Stream[], staggerM
       }), 10_000, `open Finn socket ${i}`);
       const s = seen[i]!;
       ws.on('message', (data) => {
-        const now = performance.now();
+        const now = clock();
         s.firstEventAt ??= now;
         const frame = JSON.parse(String(data)) as { type: string; data?: { delta?: string; message?: string } };
         if (frame.type === 'text_delta') {
@@ -294,18 +329,19 @@ async function runDirect(name: string, sim: FinnSim, streams: Stream[], staggerM
         }
       });
     });
-    sentStamps.clear();
-    const start = performance.now();
+    await sim.clearStamps();
+    const start = clock();
     // The same interleaving as through Dixie: stream i of wallet w is started in slot i × wallets + w.
     const wallets = Math.max(1, Math.round(streams.length / PER_WALLET));
     const starts: Array<() => void> = [];
     streams.forEach((st, k) => starts[(k % PER_WALLET) * wallets + Math.floor(k / PER_WALLET)] = () => {
-      seen[k]!.sentAt = performance.now();
+      seen[k]!.sentAt = clock();
       sockets[k]!.send(JSON.stringify({ type: 'prompt', text: st.text }));
     });
     startSpread(starts.filter(Boolean), staggerMs);
     await waitAll(seen, RUN_TIMEOUT_MS);
-    return { name, seen, wallMs: performance.now() - start, ...hops(seen, streams) };
+    await sim.loadStamps();
+    return { name, seen, wallMs: clock() - start, ...hops(seen, streams) };
   } finally {
     for (const ws of sockets) ws?.terminate();
   }
@@ -411,7 +447,7 @@ function connect(url: string, token: string): Promise<Client> {
  * A separate, untimed process: no GC pause touches the latency runs, and RSS starts from a process
  * that has not already grown through them.
  */
-async function retainedMemory(sim: FinnSim, wallets: string[], tokens: string[], allowlistPath: string): Promise<{ gcBefore: MemorySample; gcOpen: MemorySample; held: { open: number } }> {
+async function retainedMemory(sim: SimProcess, wallets: string[], tokens: string[], allowlistPath: string): Promise<{ gcBefore: MemorySample; gcOpen: MemorySample; held: { open: number } }> {
   const dixie = await startDixie(sim.url, { DIXIE_ALLOWLIST_PATH: allowlistPath }, { memoryHook: true });
   const clients: Client[] = [];
   try {
@@ -423,9 +459,9 @@ async function retainedMemory(sim: FinnSim, wallets: string[], tokens: string[],
       }),
     );
     clients.push(...(await pool(tokens, 10, (t) => connect(`ws://127.0.0.1:${dixie.port}/graphql`, t))));
-    sim.control.setStream({ deltas: 3, delayMs: 10, tools: false });
-    await runDixie('warm-up', clients, streams.map((ws) => ws.slice(0, 1)), 0);
-    sim.control.setStream({ deltas: DELTAS, delayMs: 2000, tools: false });
+    await sim.setStream({ deltas: 3, delayMs: 10, tools: false });
+    await runDixie('warm-up', sim, clients, streams.map((ws) => ws.slice(0, 1)), 0);
+    await sim.setStream({ deltas: DELTAS, delayMs: 2000, tools: false });
     await sleep(500);
     const gcBefore = await dixie.memoryAfterGc!();
     const held = await holdOpen(clients, streams, RUN_TIMEOUT_MS);
@@ -443,14 +479,14 @@ async function retainedMemory(sim: FinnSim, wallets: string[], tokens: string[],
 export async function chatScenario(): Promise<void> {
   const total = WALLETS * PER_WALLET;
   const dir = await mkdtemp(join(tmpdir(), 'dixie-bench-chat-'));
-  const sim = await startFinnSim({ port: 0, wsLimitPerIp: 100_000, maxSessions: 2 * total + 100, stream: { deltas: DELTAS, delayMs: DELAY_MS, tools: false }, onFrameSent: stampFrame, frameLogLimit: 0, logLimit: 100 });
+  const sim = await startSimProcess({ port: 0, wsLimitPerIp: 100_000, maxSessions: 2 * total + 100, stream: { deltas: DELTAS, delayMs: DELAY_MS, tools: false }, frameLogLimit: 0, logLimit: 100 });
   const clients: Client[] = [];
   let dixie: Child | undefined;
   try {
     const wallets = Array.from({ length: WALLETS }, () => newWallet());
     const allowlistPath = join(dir, 'allowlist.json');
     await writeAllowlist(allowlistPath, wallets);
-    for (const w of wallets) sim.control.setStaking(w, 150);
+    for (const w of wallets) await sim.setStaking(w, 150);
     dixie = await startDixie(sim.url, { DIXIE_ALLOWLIST_PATH: allowlistPath });
     const base = `http://127.0.0.1:${dixie.port}`;
     const tokens = await Promise.all(wallets.map((w) => walletToken(w, { key: BENCH_JWT_KEY })));
@@ -469,10 +505,10 @@ export async function chatScenario(): Promise<void> {
 
     // Warm-up at full scale on short streams (JIT, cached tiers, socket paths, heap grown to its
     // working size), so that the first measured run does not pay for them.
-    sim.control.setStream({ deltas: 10, delayMs: 50, tools: false });
-    await runDixie('warm-up', clients, streams, 0);
+    await sim.setStream({ deltas: 10, delayMs: 50, tools: false });
+    await runDixie('warm-up', sim, clients, streams, 0);
     await runDirect('warm-up', sim, flat, 0);
-    sim.control.setStream({ deltas: DELTAS, delayMs: DELAY_MS, tools: false });
+    await sim.setStream({ deltas: DELTAS, delayMs: DELAY_MS, tools: false });
     await sleep(1000);
 
     const pid = dixie.pid;
@@ -483,7 +519,7 @@ export async function chatScenario(): Promise<void> {
       const rssBefore = await rssBytes(pid);
       const cpuBefore = await cpuMs(pid);
       let rssPeak = { rss: 0, open: 0 };
-      const viaDixie = await runDixie(`through Dixie (${WALLETS} sockets × ${PER_WALLET}), ${mode}`, clients, streams, staggerMs, async (open) => {
+      const viaDixie = await runDixie(`through Dixie (${WALLETS} sockets × ${PER_WALLET}), ${mode}`, sim, clients, streams, staggerMs, async (open) => {
         if (open < rssPeak.open) return;
         const rss = await rssBytes(pid).catch(() => 0);
         if (open > rssPeak.open || rss > rssPeak.rss) rssPeak = { rss, open };

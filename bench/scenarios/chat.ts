@@ -177,6 +177,17 @@ async function startSimProcess(options: Record<string, unknown>): Promise<SimPro
   };
 }
 
+/** Each subscription gets its own session, owned by its wallet: `PER_WALLET` per token. */
+function startSessions(base: string, tokens: string[]): Promise<Stream[][]> {
+  return pool(tokens, 4, (token, wi) =>
+    pool(Array.from({ length: PER_WALLET }, (_, i) => i), 4, async (i) => {
+      const d = await gqlOnce<{ startChat: { id: string } }>(gqlTarget(base, 'mutation { startChat { id } }', {}, { authorization: `Bearer ${token}` }));
+      const text = promptFor(wi * PER_WALLET + i);
+      return { sessionId: d.startChat.id, text, expected: splitDeltas(`Echo: ${text}`, DELTAS) };
+    }),
+  );
+}
+
 /** A prompt whose echo splits into DELTAS pieces of ~4 characters (a token or so each). */
 function promptFor(i: number): string {
   return `bench prompt ${i}: ${'lorem ipsum dolor sit amet '.repeat(8)}`.slice(0, DELTAS * 4 - 6);
@@ -447,17 +458,12 @@ function connect(url: string, token: string): Promise<Client> {
  * A separate, untimed process: no GC pause touches the latency runs, and RSS starts from a process
  * that has not already grown through them.
  */
-async function retainedMemory(sim: SimProcess, wallets: string[], tokens: string[], allowlistPath: string): Promise<{ gcBefore: MemorySample; gcOpen: MemorySample; held: { open: number } }> {
+async function retainedMemory(sim: SimProcess, tokens: string[], allowlistPath: string): Promise<{ gcBefore: MemorySample; gcOpen: MemorySample; held: { open: number } }> {
   const dixie = await startDixie(sim.url, { DIXIE_ALLOWLIST_PATH: allowlistPath }, { memoryHook: true });
   const clients: Client[] = [];
   try {
     const base = `http://127.0.0.1:${dixie.port}`;
-    const streams: Stream[][] = await pool(wallets, 4, async (_w, wi) =>
-      pool(Array.from({ length: PER_WALLET }, (_, i) => i), 4, async (i) => {
-        const d = await gqlOnce<{ startChat: { id: string } }>(gqlTarget(base, 'mutation { startChat { id } }', {}, { authorization: `Bearer ${tokens[wi]}` }));
-        return { sessionId: d.startChat.id, text: promptFor(wi * PER_WALLET + i), expected: [] };
-      }),
-    );
+    const streams = await startSessions(base, tokens);
     clients.push(...(await pool(tokens, 10, (t) => connect(`ws://127.0.0.1:${dixie.port}/graphql`, t))));
     await sim.setStream({ deltas: 3, delayMs: 10, tools: false });
     await runDixie('warm-up', sim, clients, streams.map((ws) => ws.slice(0, 1)), 0);
@@ -491,14 +497,7 @@ export async function chatScenario(): Promise<void> {
     const base = `http://127.0.0.1:${dixie.port}`;
     const tokens = await Promise.all(wallets.map((w) => walletToken(w, { key: BENCH_JWT_KEY })));
 
-    // Each subscription gets its own session, owned by its wallet.
-    const streams: Stream[][] = await pool(wallets, 4, async (_w, wi) =>
-      pool(Array.from({ length: PER_WALLET }, (_, i) => i), 4, async (i) => {
-        const d = await gqlOnce<{ startChat: { id: string } }>(gqlTarget(base, 'mutation { startChat { id } }', {}, { authorization: `Bearer ${tokens[wi]}` }));
-        const text = promptFor(wi * PER_WALLET + i);
-        return { sessionId: d.startChat.id, text, expected: splitDeltas(`Echo: ${text}`, DELTAS) };
-      }),
-    );
+    const streams = await startSessions(base, tokens);
     const flat = streams.flat();
     const wsUrl = `ws://127.0.0.1:${dixie.port}/graphql`;
     clients.push(...(await pool(tokens, 10, (t) => connect(wsUrl, t))));
@@ -536,7 +535,7 @@ export async function chatScenario(): Promise<void> {
     for (const c of clients.splice(0)) await c.dispose();
     await dixie.stop();
     dixie = undefined;
-    const memory = process.env.BENCH_CHAT_MEMORY === '0' ? null : await retainedMemory(sim, wallets, tokens, allowlistPath);
+    const memory = process.env.BENCH_CHAT_MEMORY === '0' ? null : await retainedMemory(sim, tokens, allowlistPath);
 
     printSummaries(runs.flatMap((r) => [r.d, r.x]));
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;

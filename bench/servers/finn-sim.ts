@@ -45,4 +45,4 @@ process.on('message', (m: Request) => {
 });
 process.channel?.unref();
 process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
-console.log(JSON.stringify({ port: new URL(sim.url).port ? Number(new URL(sim.url).port) : 0 }));
+console.log(JSON.stringify({ port: Number(new URL(sim.url).port) }));

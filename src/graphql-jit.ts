@@ -1,8 +1,7 @@
-import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { DocumentNode, ExecutionArgs } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import type { Plugin } from 'graphql-yoga';
 
-type EventResult = ExecutionResult | Promise<ExecutionResult>;
+export type { CompiledQuery };
 
 /**
  * Subscription events execute through a graphql-jit compiled function of the operation.
@@ -13,17 +12,15 @@ type EventResult = ExecutionResult | Promise<ExecutionResult>;
  * The operation is compiled once per parsed document (yoga's parse cache keeps documents stable)
  * and each event costs one call of the compiled function.
  *
- * The source stream comes from graphql-js's `createSourceEventStream`: it resolves the root field's
- * arguments, auth scopes and `subscribe` exactly as before. (graphql-jit's own `subscribe` passes
- * the operation's variables as the field's arguments, so `chat(sessionId: $s)` would see `{ s }`;
- * @envelop/graphql-jit uses it, hence this adaptor.) Documents graphql-jit cannot compile keep the
- * default executor. Queries and mutations are untouched. Listed before plugins that wrap the
- * subscribe function (telemetry), so that they wrap this one.
+ * Only the per-event execution is compiled: the source stream comes from graphql-js's
+ * `createSourceEventStream` (see subscriptions.ts), because graphql-jit's own `subscribe` (and so
+ * @envelop/graphql-jit) passes the operation's variables as the field's arguments, and
+ * `chat(sessionId: $s)` would see `{ s }`. Documents graphql-jit cannot compile get null and keep
+ * the default executor.
  */
-export function useJitSubscriptionEvents(): Plugin {
+export function createSubscriptionCompiler(): (args: ExecutionArgs) => CompiledQuery | null {
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
-
-  function compiledFor(args: ExecutionArgs): CompiledQuery | null {
+  return (args) => {
     const key = args.operationName ?? '';
     let byName = compiled.get(args.document);
     if (!byName) compiled.set(args.document, (byName = new Map()));
@@ -39,41 +36,5 @@ export function useJitSubscriptionEvents(): Plugin {
       byName.set(key, entry);
     }
     return entry;
-  }
-
-  return {
-    onSubscribe({ args, setSubscribeFn }) {
-      const query = compiledFor(args);
-      if (!query) return;
-      setSubscribeFn(async (a: ExecutionArgs) => {
-        const source = await createSourceEventStream(a);
-        if (!(Symbol.asyncIterator in source)) return source;
-        return mapEvents(source, (payload) => query.query(payload, a.contextValue, a.variableValues));
-      });
-    },
-  };
-}
-
-/**
- * Maps a source stream's events through `execute` with nothing per event beyond the result object
- * (no async function frames, no promise for a synchronous result); `return()` reaches the source,
- * which is how a chat stream learns that its subscriber left.
- */
-export function mapEvents<T>(source: AsyncIterable<T>, execute: (event: T) => EventResult): AsyncIterableIterator<ExecutionResult> {
-  const it = source[Symbol.asyncIterator]();
-  const done: IteratorReturnResult<undefined> = { value: undefined, done: true };
-  const wrap = (value: ExecutionResult): IteratorResult<ExecutionResult> => ({ value, done: false });
-  const step = (r: IteratorResult<T>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
-    if (r.done) return done;
-    const result = execute(r.value);
-    return result instanceof Promise ? result.then(wrap) : wrap(result);
-  };
-  return {
-    next: () => it.next().then(step),
-    return: () => (it.return ? it.return().then(() => done) : Promise.resolve(done)),
-    throw: (err: unknown) => (it.throw ? it.throw(err).then(step) : Promise.reject(err instanceof Error ? err : new Error(String(err)))),
-    [Symbol.asyncIterator]() {
-      return this;
-    },
   };
 }

@@ -8,10 +8,9 @@ import type { Context, ServerContext } from './context.js';
 import type { Viewer } from './domain/viewer.js';
 import { maskError, useErrorStatus } from './graphql-plugins.js';
 import { schema } from './schema/index.js';
-import { useTelemetry } from './telemetry/graphql-plugin.js';
+import { createOperationTelemetry, useTelemetry } from './telemetry/graphql-plugin.js';
 import { useQueryLimits } from './graphql-limits.js';
-import { useJitSubscriptionEvents } from './graphql-jit.js';
-import { useWalletTokenExpiry } from './subscription-expiry.js';
+import { useSubscriptions } from './subscriptions.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 
 /** Server context: HTTP passes the request facts; WebSocket also passes the connection's viewer. */
@@ -21,6 +20,8 @@ export type DixieYoga = YogaServerInstance<YogaServerContext, Context>;
 
 export function createDixieYoga(ds: Datasources): DixieYoga {
   const production = ds.config.nodeEnv === 'production';
+  const telemetry = createOperationTelemetry({ tracer: ds.tracer, metrics: ds.metrics });
+  const masking = maskError(ds.logger);
   return createYoga<YogaServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -31,16 +32,16 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
     // app.ts reads and bounds every body (102,400 bytes) before yoga sees it.
     maxRequestBodySize: false,
     logging: false,
-    maskedErrors: { maskError: maskError(ds.logger) },
+    maskedErrors: { maskError: masking },
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
       ...(production ? [useDisableIntrospection()] : []),
       useErrorStatus(),
       ...useQueryLimits({ blockFieldSuggestions: production }),
       useTrustedDocuments(ds.config.trustedDocuments, ds.logger),
-      useWalletTokenExpiry(),
-      useJitSubscriptionEvents(),
-      useTelemetry({ tracer: ds.tracer, metrics: ds.metrics }),
+      useTelemetry(telemetry),
+      // Last: it ends the onSubscribe chain (see subscriptions.ts).
+      useSubscriptions({ telemetry, maskError: masking }),
     ],
     context: async ({ request, requestId, clientIp, viewer }): Promise<Context> => {
       const finnCtx = { requestId, clientIp };

@@ -60,7 +60,7 @@ export interface Child {
   port: number;
   pid: number;
   stop(): Promise<void>;
-  /** Only for children started with `memoryHook` (bench/servers/dixie-mem.ts): memory after two full GCs. */
+  /** Only for children started with `memoryHook` (bench/servers/dixie-mem.mjs): memory after two full GCs. */
   memoryAfterGc?(): Promise<MemorySample>;
   /** Only with an IPC channel (`ipc` or `memoryHook`): sends `msg` and resolves with the child's answer of the same `type`. */
   request?<T>(msg: { type: string } & Record<string, unknown>): Promise<T>;
@@ -158,14 +158,13 @@ const COMPILED_MAIN = 'dist/src/main.js';
 /**
  * Dixie as in production (the compiled dist/src/main.js, NODE_ENV=production, LOG_LEVEL=info)
  * against a Finn URL, plus `env`.
- * `memoryHook`: the same start through bench/servers/dixie-mem.ts (src through tsx) with
- * `--expose-gc` and an IPC channel, so the benchmark can read memory after a full GC
- * (`Child.memoryAfterGc`); the loader's fixed memory cancels out in the per-subscription delta.
+ * `memoryHook`: the same compiled build through bench/servers/dixie-mem.mjs with `--expose-gc` and
+ * an IPC channel, so the benchmark can read memory after a full GC (`Child.memoryAfterGc`).
  */
 export async function startDixie(finnUrl: string, env: Record<string, string> = {}, opts: { memoryHook?: boolean } = {}): Promise<Child> {
-  if (!opts.memoryHook && !existsSync(COMPILED_MAIN)) throw new Error(`${COMPILED_MAIN} is missing: run \`npm run build\` (npm run bench does)`);
+  if (!existsSync(COMPILED_MAIN)) throw new Error(`${COMPILED_MAIN} is missing: run \`npm run build\` (npm run bench does)`);
   return startChild(
-    opts.memoryHook ? 'bench/servers/dixie-mem.ts' : COMPILED_MAIN,
+    opts.memoryHook ? 'bench/servers/dixie-mem.mjs' : COMPILED_MAIN,
     {
       FINN_URL: finnUrl,
       NODE_ENV: 'production',
@@ -186,7 +185,7 @@ export async function startDixie(finnUrl: string, env: Record<string, string> = 
       // BENCH_DIXIE_NODE_ARGS: V8 flags NODE_OPTIONS refuses (e.g. `--trace-gc`), space-separated.
       nodeArgs: [...(opts.memoryHook ? ['--expose-gc'] : []), ...(process.env.BENCH_DIXIE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
       memoryHook: opts.memoryHook ?? false,
-      compiled: !opts.memoryHook,
+      compiled: true,
     },
   );
 }

@@ -12,7 +12,8 @@
  * full GC in a fresh process), lost or reordered deltas.
  * Targets: added p99 ≤ 5 ms, ≤ 64 KB RSS per open subscription, zero lost or reordered deltas.
  * Knobs: BENCH_CHAT_DELAY_MS (200), BENCH_CHAT_WALLETS (50), BENCH_CHAT_PER_WALLET (20),
- * BENCH_CHAT_BURST=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair or the after-GC process.
+ * BENCH_CHAT_BURST=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair or the after-GC process;
+ * BENCH_CHAT_HEAP_SNAPSHOT_DIR writes heap snapshots of that process before and with every subscription open.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -453,7 +454,7 @@ function connect(url: string, token: string): Promise<Client> {
 
 /**
  * Retained memory per open subscription, read after full GCs inside a fresh Dixie (the same start
- * through bench/servers/dixie-mem.ts: --expose-gc and an IPC channel; Dixie's code is unchanged):
+ * through bench/servers/dixie-mem.mjs: the compiled build with --expose-gc and an IPC channel):
  * warm-up, sample, every subscription open on a slow stream with its first delta received, sample.
  * A separate, untimed process: no GC pause touches the latency runs, and RSS starts from a process
  * that has not already grown through them.
@@ -469,10 +470,17 @@ async function retainedMemory(sim: SimProcess, tokens: string[], allowlistPath: 
     await runDixie('warm-up', sim, clients, streams.map((ws) => ws.slice(0, 1)), 0);
     await sim.setStream({ deltas: DELTAS, delayMs: 2000, tools: false });
     await sleep(500);
+    const snapshotDir = process.env.BENCH_CHAT_HEAP_SNAPSHOT_DIR;
+    const snapshot = async (name: string) => {
+      if (snapshotDir) await dixie.request!({ type: 'snapshot', path: join(snapshotDir, `${name}.heapsnapshot`) });
+    };
     const gcBefore = await dixie.memoryAfterGc!();
+    await snapshot('before');
     const held = await holdOpen(clients, streams, RUN_TIMEOUT_MS);
     try {
-      return { gcBefore, gcOpen: await dixie.memoryAfterGc!(), held };
+      const gcOpen = await dixie.memoryAfterGc!();
+      await snapshot('open');
+      return { gcBefore, gcOpen, held };
     } finally {
       held.dispose();
     }

@@ -1,17 +1,22 @@
 /**
- * Dixie exactly as src/main.ts starts it, plus a bench-only IPC hook (run with --expose-gc):
+ * Dixie exactly as `npm start` runs it (the compiled dist/src/main.js), plus a bench-only IPC hook
+ * (run with --expose-gc):
  * `{ type: 'mem' }` answers `{ rss, heapTotal, heapUsed, external, arrayBuffers, spaces }` after two full GCs
  * (`gc: false`: as they are, no GC);
  * `{ type: 'snapshot', path }` writes a heap snapshot and answers `{ path }`.
  * Never used in production: the GC hook lives only in bench code.
+ *
+ * Plain JavaScript so that no loader runs: through tsx (esbuild's keepNames) every function Dixie
+ * creates had its `name` redefined, which gives each closure a dictionary of properties and a map
+ * of its own (~330 bytes) — memory the production build does not have.
  */
+import process from 'node:process';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
-type Request = { type: 'mem'; gc?: boolean } | { type: 'snapshot'; path: string };
+/** @type {(() => void) | undefined} */
+const gc = /** @type {{ gc?: () => void }} */ (globalThis).gc;
 
-const gc = (globalThis as { gc?: () => void }).gc;
-
-process.on('message', (m: Request) => {
+process.on('message', (/** @type {{ type: 'mem'; gc?: boolean } | { type: 'snapshot'; path: string }} */ m) => {
   if (m.type === 'mem') {
     if (m.gc !== false) {
       gc?.();
@@ -28,4 +33,4 @@ process.on('message', (m: Request) => {
 // Keep the IPC channel from holding the process open after SIGTERM (main.ts exits itself).
 process.channel?.unref();
 
-await import('../../src/main.js');
+await import('../../dist/src/main.js');

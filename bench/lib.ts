@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -155,6 +155,12 @@ export const BENCH_JWT_KEY = 'bench-jwt-key-0123456789abcdef0123456789';
 /** The build `npm start` and the container run; `npm run bench` runs `npm run build` first. */
 const COMPILED_MAIN = 'dist/src/main.js';
 
+/** The Node flags of `npm start` (and the container's CMD), so that the benchmark runs Dixie as production does. */
+function startFlags(): string[] {
+  const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+  return start.slice(1, start.indexOf(COMPILED_MAIN));
+}
+
 /**
  * Dixie as in production (the compiled dist/src/main.js, NODE_ENV=production, LOG_LEVEL=info)
  * against a Finn URL, plus `env`.
@@ -183,7 +189,7 @@ export async function startDixie(finnUrl: string, env: Record<string, string> = 
     60_000,
     {
       // BENCH_DIXIE_NODE_ARGS: V8 flags NODE_OPTIONS refuses (e.g. `--trace-gc`), space-separated.
-      nodeArgs: [...(opts.memoryHook ? ['--expose-gc'] : []), ...(process.env.BENCH_DIXIE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+      nodeArgs: [...startFlags(), ...(opts.memoryHook ? ['--expose-gc'] : []), ...(process.env.BENCH_DIXIE_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
       memoryHook: opts.memoryHook ?? false,
       compiled: true,
     },

@@ -82,6 +82,8 @@ export interface ChildOptions {
   memoryHook?: boolean;
   /** Opens an IPC channel and exposes `request`. */
   ipc?: boolean;
+  /** CPU list for this child (taskset), instead of BENCH_SERVER_CPUS. */
+  cpus?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -96,7 +98,7 @@ export function startChild(script: string, env: Record<string, string>, readyPat
     const args = [...(opts.nodeArgs ?? []), ...(opts.compiled ? [] : ['--import', 'tsx']), script];
     // BENCH_SERVER_CPUS (e.g. `1`, with the benchmark itself under `taskset -c 0`): servers run on
     // their own core(s), apart from the load generator, as they would on separate hosts.
-    const cpus = process.env.BENCH_SERVER_CPUS;
+    const cpus = opts.cpus ?? process.env.BENCH_SERVER_CPUS;
     const child: ChildProcess = spawn(cpus ? 'taskset' : process.execPath, cpus ? ['-c', cpus, process.execPath, ...args] : args, {
       env: { ...process.env, ...env },
       stdio: opts.memoryHook || opts.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],

@@ -13,7 +13,8 @@
  * Targets: added p99 ≤ 5 ms, ≤ 64 KB RSS per open subscription, zero lost or reordered deltas.
  * Knobs: BENCH_CHAT_DELAY_MS (200), BENCH_CHAT_WALLETS (50), BENCH_CHAT_PER_WALLET (20),
  * BENCH_CHAT_BURST=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair or the after-GC process;
- * BENCH_CHAT_HEAP_SNAPSHOT_DIR writes heap snapshots of that process before and with every subscription open.
+ * BENCH_CHAT_HEAP_SNAPSHOT_DIR writes heap snapshots of that process before and with every subscription open;
+ * BENCH_SIM_CPUS pins the simulator apart from BENCH_SERVER_CPUS.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -156,7 +157,10 @@ interface SimProcess {
 }
 
 async function startSimProcess(options: Record<string, unknown>): Promise<SimProcess> {
-  const child = await startChild('bench/servers/finn-sim.ts', { FINN_SIM_OPTIONS: JSON.stringify(options) }, undefined, 60_000, { ipc: true });
+  // BENCH_SIM_CPUS: the simulator's own CPU list, e.g. `0` with the benchmark under `taskset -c 0` and
+  // BENCH_SERVER_CPUS=1: Dixie alone on core 1 while the direct and the Dixie runs share core 0 alike.
+  const simCpus = process.env.BENCH_SIM_CPUS;
+  const child = await startChild('bench/servers/finn-sim.ts', { FINN_SIM_OPTIONS: JSON.stringify(options) }, undefined, 60_000, { ipc: true, ...(simCpus ? { cpus: simCpus } : {}) });
   const ask = async (msg: { type: string } & Record<string, unknown>) => {
     await child.request!(msg);
   };

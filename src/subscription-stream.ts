@@ -4,6 +4,13 @@ type Result = ExecutionResult;
 type Step = IteratorResult<Result>;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * Marks a source whose `return()` settles a pending `next()` at once (the chat BoundedQueue does).
+ * A deadline then ends the stream through the source, and the stream needs no promise of its own
+ * per event; other sources (async generators queue `return()` behind a pending `next()`) get one.
+ */
+export const returnSettlesPendingNext: unique symbol = Symbol('returnSettlesPendingNext');
 /** setTimeout's largest delay; a later deadline re-arms when it is reached. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -40,10 +47,20 @@ class SubscriptionStream<T> implements AsyncIterableIterator<Result> {
   /** The deadline, also checked on every next(): a busy stream must not outrun its timer. */
   readonly #expiresAt: number;
   #expired = false;
+  /** The source settles a pending next() on return(): a deadline goes through it (see the symbol). */
+  readonly #promptReturn: boolean;
+  /** A source next() is pending (cheap deadline path only). */
+  #pulling = false;
   /** Resolves the consumer's pending next() when a deadline can overtake the source. */
   #wake: ((step: Step) => void) | null = null;
   readonly #onStep = (r: IteratorResult<T>): Step | Promise<Step> => {
+    this.#pulling = false;
     if (r.done) {
+      if (this.#expired && this.#state === 'open') {
+        // The deadline returned the source under a pending next(): its last word is the expiry.
+        this.#state = 'closing';
+        return { value: this.#opts.expired!(), done: false };
+      }
       this.#end();
       return DONE;
     }
@@ -59,6 +76,7 @@ class SubscriptionStream<T> implements AsyncIterableIterator<Result> {
     done: false,
   });
   readonly #onFailure = (err: unknown): Step => {
+    this.#pulling = false;
     if (this.#state === 'done') return DONE;
     this.#state = 'closing';
     return { value: this.#opts.failed(err), done: false };
@@ -67,6 +85,7 @@ class SubscriptionStream<T> implements AsyncIterableIterator<Result> {
   constructor(source: AsyncIterable<T>, opts: SubscriptionStreamOptions<T>) {
     this.#it = source[Symbol.asyncIterator]();
     this.#opts = opts;
+    this.#promptReturn = returnSettlesPendingNext in this.#it;
     this.#expiresAt = opts.expired && opts.expiresAt !== undefined ? opts.expiresAt : Infinity;
     if (this.#expiresAt !== Infinity) this.#arm(this.#expiresAt);
   }
@@ -80,6 +99,10 @@ class SubscriptionStream<T> implements AsyncIterableIterator<Result> {
     if (Date.now() < at) return this.#arm(at);
     this.#timer = undefined;
     this.#expired = true;
+    if (this.#promptReturn) {
+      if (this.#pulling && this.#state === 'open') void this.#it.return?.();
+      return;
+    }
     const wake = this.#wake;
     if (!wake || this.#state !== 'open') return;
     this.#wake = null;
@@ -113,8 +136,9 @@ class SubscriptionStream<T> implements AsyncIterableIterator<Result> {
       this.#state = 'closing';
       return Promise.resolve({ value: this.#opts.expired!(), done: false });
     }
+    this.#pulling = true;
     const pending = this.#it.next().then(this.#onStep, this.#onFailure);
-    if (this.#timer === undefined) return pending;
+    if (this.#timer === undefined || this.#promptReturn) return pending;
     // A deadline is armed: the consumer's next() must be able to settle before the source does.
     return new Promise<Step>((resolve) => {
       this.#wake = resolve;

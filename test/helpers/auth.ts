@@ -10,8 +10,8 @@ export function newWallet(): string {
 }
 
 /** A wallet JWT exactly as Dixie issues it (domain.md): HS256, sub = wallet, iss = aud = dixie-bff, 1 h. */
-export async function walletToken(wallet: string, opts: { key?: string; ttlS?: number } = {}): Promise<string> {
-  const iat = Math.floor(Date.now() / 1000);
+export async function walletToken(wallet: string, opts: { key?: string; ttlS?: number; issuedAgoS?: number } = {}): Promise<string> {
+  const iat = Math.floor(Date.now() / 1000) - (opts.issuedAgoS ?? 0);
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(wallet)

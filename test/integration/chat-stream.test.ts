@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatActivity } from '../../src/datasources/finn/stream-manager.js';
-import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
+import { newWallet, walletAuth, walletToken, writeAllowlist } from '../helpers/auth.js';
 import { chatOverSse, chatOverWs, text, typenames, wsClient, type ChatEventJson } from '../helpers/chat.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
 import { createTestSchema, NATS_URL, uniqueTag } from '../helpers/services.js';
@@ -168,6 +168,25 @@ describe('chat stream safety', () => {
     });
     const log = await closed;
     expect(log.closedAt! - left).toBeLessThan(1_000);
+    expect(d.server.ds.chatStreams.activeSubscribers()).toBe(0);
+  });
+
+  it("ends with one UNAUTHENTICATED error when the wallet's token expires mid-stream, and closes the Finn socket", async () => {
+    d.sim.control.setStream({ deltas: 200, delayMs: 30 });
+    const sessionId = await startChat(alice);
+    const closed = d.sim.control.waitForSocketClose(10_000, (l) => l.sessionId === sessionId);
+    // Expired 28 s ago: still accepted for ~2 s inside the 30 s clock tolerance, then the stream ends.
+    const token = await walletToken(alice, { issuedAgoS: 3600, ttlS: 3572 });
+    const c = wsClient(d.wsUrl, { authorization: `Bearer ${token}` });
+    clients.push(c);
+    // The simulator echoes the prompt one character per delta: 200 deltas 30 ms apart outlast the token.
+    const res = await chatOverWs(c, { sessionId, text: 'expiring '.repeat(25) });
+    expect(res.errors.map((e) => e.extensions?.['code'])).toEqual(['UNAUTHENTICATED']);
+    const deltas = res.events.filter((e) => e.__typename === 'ChatTextDelta').length;
+    expect(deltas).toBeGreaterThan(0);
+    expect(deltas).toBeLessThan(200);
+    expect(typenames(res.events)).not.toContain('ChatAgentEnd');
+    await closed;
     expect(d.server.ds.chatStreams.activeSubscribers()).toBe(0);
   });
 

@@ -114,6 +114,36 @@ describe('subscriptionStream', () => {
       expect(vi.getTimerCount()).toBe(0);
     });
 
+    it('ends a BoundedQueue source through return() at the deadline, in order, releasing it once', async () => {
+      const abandoned: string[] = [];
+      const queue = createBoundedQueue<number>({ capacity: 8, overflow: () => -1, onAbandon: (r) => abandoned.push(r) });
+      const opts = options({ expiresAt: Date.now() + 1_000, expired: () => ({ errors: [{ message: 'expired' } as never] }) });
+      const s = subscriptionStream(queue, opts);
+      queue.push(1);
+      queue.push(2);
+      expect((await s.next()).value).toEqual({ data: { n: 1 } });
+      expect((await s.next()).value).toEqual({ data: { n: 2 } });
+      const waiting = s.next();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect((await waiting).value).toEqual({ errors: [{ message: 'expired' }] });
+      expect(await s.next()).toEqual({ value: undefined, done: true });
+      expect(abandoned).toEqual(['return']);
+      expect(queue.push(3)).toBe(false);
+      expect(opts.ended()).toBe(1);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it('a BoundedQueue source that finishes before the deadline ends normally and clears the timer', async () => {
+      const queue = createBoundedQueue<number>({ capacity: 8, overflow: () => -1 });
+      const opts = options({ expiresAt: Date.now() + 60_000, expired: () => ({ errors: [{ message: 'expired' } as never] }) });
+      const s = subscriptionStream(queue, opts);
+      queue.push(1);
+      queue.end(2);
+      expect(await drain(s)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect(opts.ended()).toBe(1);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
     it('a deadline reached while the consumer is busy is emitted on its next call', async () => {
       const opts = options({ expiresAt: Date.now() + 10, expired: () => ({ errors: [{ message: 'expired' } as never] }) });
       const s = subscriptionStream(source([1, 2, 3]), opts);

@@ -1,3 +1,5 @@
+import { returnSettlesPendingNext } from '../../subscription-stream.js';
+
 /**
  * A single-consumer async queue with a hard bound. Producers never wait: when the consumer falls
  * `capacity` items behind, `push` refuses the item and the queue closes with `overflow()` as its
@@ -30,6 +32,8 @@ class Queue<T> implements BoundedQueue<T> {
   #abandoned = false;
   #waiter: ((r: IteratorResult<T>) => void) | null = null;
   readonly #opts: BoundedQueueOptions<T>;
+  /** return() settles a waiting next() at once (subscription-stream.ts relies on it for deadlines). */
+  readonly [returnSettlesPendingNext] = true;
 
   constructor(opts: BoundedQueueOptions<T>) {
     this.#opts = opts;

@@ -1,5 +1,5 @@
 import { createSourceEventStream, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from './context.js';
 import { dixieError } from './errors.js';
 import { createSubscriptionCompiler, type CompiledQuery } from './graphql-jit.js';
@@ -15,7 +15,6 @@ type SubscribeFn = (args: ExecutionArgs) => Opened | Promise<Opened>;
 // Built when a token expires, not per subscription: a GraphQLError captures a stack trace (~1.5 KB retained).
 const tokenExpired = (): ExecutionResult => ({ errors: [dixieError('UNAUTHENTICATED', 'The session token expired')] });
 
-const isStream = (r: unknown): r is AsyncIterable<unknown> => typeof r === 'object' && r !== null && Symbol.asyncIterator in r;
 const same = (r: ExecutionResult): ExecutionResult => r;
 
 export interface SubscriptionsDeps {
@@ -52,11 +51,11 @@ export function useSubscriptions(deps: SubscriptionsDeps): Plugin {
     if (query) {
       // graphql-js resolves the root field's arguments, auth scopes and `subscribe`; jit runs each event.
       const source = await createSourceEventStream(args);
-      if (!isStream(source)) return mapErrors(source as ExecutionResult);
+      if (!isAsyncIterable(source)) return mapErrors(source as ExecutionResult);
       return stream(source, (payload) => query.query(payload, ctx, args.variableValues), ctx);
     }
     const result = await subscribeFn(args);
-    if (!isStream(result)) return mapErrors(result);
+    if (!isAsyncIterable(result)) return mapErrors(result);
     return stream(result, same, ctx);
   }
 

@@ -47,8 +47,7 @@ interface Stream {
 
 /**
  * What one run saw of one stream. Preallocated and checked as deltas arrive (no array of delta
- * strings): the load generator shares the process with the simulator, and a long GC pause here
- * would delay every delta in flight inside Dixie while pausing the direct path's sender too.
+ * strings), so that the load generator's own GC pauses stay short: they delay the receive stamps.
  */
 interface Seen {
   sentAt: number;

@@ -40,8 +40,8 @@ export interface SimOptions {
   /** Source of randomness for the error-rate fault (inject for determinism). */
   random: () => number;
   /**
-   * Called right after a stream frame is handed to a client socket (benchmarks stamp per-frame send
-   * times with it: the simulator runs in their process, so `performance.now()` is shared).
+   * Called right after a stream frame is handed to a client socket (the chat benchmark stamps each
+   * delta's wall-clock send time with it, in bench/servers/finn-sim.ts).
    */
   onFrameSent?: (sessionId: string, frame: FinnFrame) => void;
 }

@@ -14,9 +14,11 @@
  * Knobs: BENCH_CHAT_DELAY_MS (200), BENCH_CHAT_WALLETS (50), BENCH_CHAT_PER_WALLET (20),
  * BENCH_CHAT_BURST=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair or the after-GC process;
  * BENCH_CHAT_HEAP_SNAPSHOT_DIR writes heap snapshots of that process before and with every subscription open;
- * BENCH_SIM_CPUS pins the simulator apart from BENCH_SERVER_CPUS.
+ * BENCH_SIM_CPUS pins the simulator apart from BENCH_SERVER_CPUS and BENCH_SIM_NODE_ARGS gives its process
+ * Node flags (e.g. `--import <abs path>/bench/stall-log.mjs`); BENCH_CHAT_SLOW_MS (10) is the latency
+ * from which a delta counts as slow in the printed episodes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -79,7 +81,7 @@ interface RunStats {
   slow: Array<[number, number]>;
 }
 
-const SLOW_MS = 10;
+const SLOW_MS = Number(process.env.BENCH_CHAT_SLOW_MS ?? 10);
 
 /**
  * Groups slow deltas into episodes (gaps over 30 ms split them): a few long episodes point at
@@ -159,7 +161,9 @@ async function startSimProcess(options: Record<string, unknown>): Promise<SimPro
   // BENCH_SIM_CPUS: the simulator's own CPU list, e.g. `0` with the benchmark under `taskset -c 0` and
   // BENCH_SERVER_CPUS=1: Dixie alone on core 1 while the direct and the Dixie runs share core 0 alike.
   const simCpus = process.env.BENCH_SIM_CPUS;
-  const child = await startChild('bench/servers/finn-sim.ts', { FINN_SIM_OPTIONS: JSON.stringify(options) }, undefined, 60_000, { ipc: true, ...(simCpus ? { cpus: simCpus } : {}) });
+  // BENCH_SIM_NODE_ARGS: Node flags for the simulator's process only (e.g. `--import bench/stall-log.mjs`).
+  const nodeArgs = process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = await startChild('bench/servers/finn-sim.ts', { FINN_SIM_OPTIONS: JSON.stringify(options) }, undefined, 60_000, { ipc: true, nodeArgs, ...(simCpus ? { cpus: simCpus } : {}) });
   const ask = async (msg: { type: string } & Record<string, unknown>) => {
     await child.request!(msg);
   };
@@ -474,11 +478,14 @@ async function retainedMemory(sim: SimProcess, tokens: string[], allowlistPath: 
     await sim.setStream({ deltas: DELTAS, delayMs: 2000, tools: false });
     await sleep(500);
     const snapshotDir = process.env.BENCH_CHAT_HEAP_SNAPSHOT_DIR;
+    if (snapshotDir) await mkdir(snapshotDir, { recursive: true });
     const snapshot = async (name: string) => {
       if (snapshotDir) await dixie.request!({ type: 'snapshot', path: join(snapshotDir, `${name}.heapsnapshot`) });
     };
-    const gcBefore = await dixie.memoryAfterGc!();
+    // Writing a snapshot grows RSS for good (the writer's native buffers): write it before the
+    // baseline is measured, so that the RSS per subscription stays comparable.
     await snapshot('before');
+    const gcBefore = await dixie.memoryAfterGc!();
     const held = await holdOpen(clients, streams, RUN_TIMEOUT_MS);
     try {
       const gcOpen = await dixie.memoryAfterGc!();

@@ -5,6 +5,7 @@
  * epoch stamps) can be matched with what each process was doing:
  *   NODE_OPTIONS="--import $PWD/bench/stall-log.mjs" BENCH_DIXIE_NODE_OPTIONS="--import $PWD/bench/stall-log.mjs" \
  *   BENCH_STALL_LOG_DIR=/tmp/stalls BENCH_ONLY=chat npm run bench
+ * or in the simulator alone with BENCH_SIM_NODE_ARGS="--import $PWD/bench/stall-log.mjs".
  * The 2 ms probe timer costs a little CPU in every process it is loaded into.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';

@@ -15,7 +15,7 @@
  * BENCH_CHAT_BURST=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair or the after-GC process;
  * BENCH_CHAT_HEAP_SNAPSHOT_DIR writes heap snapshots of that process before and with every subscription open;
  * BENCH_SIM_CPUS pins the simulator apart from BENCH_SERVER_CPUS and BENCH_SIM_NODE_ARGS gives its process
- * Node flags (e.g. `--import <abs path>/bench/stall-log.mjs`); BENCH_CHAT_SLOW_MS (10) is the latency
+ * Node flags (e.g. `--import $PWD/bench/stall-log.mjs`); BENCH_CHAT_SLOW_MS (10) is the latency
  * from which a delta counts as slow in the printed episodes.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -161,7 +161,7 @@ async function startSimProcess(options: Record<string, unknown>): Promise<SimPro
   // BENCH_SIM_CPUS: the simulator's own CPU list, e.g. `0` with the benchmark under `taskset -c 0` and
   // BENCH_SERVER_CPUS=1: Dixie alone on core 1 while the direct and the Dixie runs share core 0 alike.
   const simCpus = process.env.BENCH_SIM_CPUS;
-  // BENCH_SIM_NODE_ARGS: Node flags for the simulator's process only (e.g. `--import bench/stall-log.mjs`).
+  // BENCH_SIM_NODE_ARGS: Node flags for the simulator's process only (e.g. `--import $PWD/bench/stall-log.mjs`).
   const nodeArgs = process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = await startChild('bench/servers/finn-sim.ts', { FINN_SIM_OPTIONS: JSON.stringify(options) }, undefined, 60_000, { ipc: true, nodeArgs, ...(simCpus ? { cpus: simCpus } : {}) });
   const ask = async (msg: { type: string } & Record<string, unknown>) => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -140,7 +140,10 @@ export function startChild(script: string, env: Record<string, string>, readyPat
         child.stdout?.removeAllListeners('data');
         // BENCH_CHILD_STDOUT_DIR keeps each server's output (logs, --trace-gc) in <dir>/<pid>.log.
         const keep = process.env.BENCH_CHILD_STDOUT_DIR;
-        if (keep && child.stdout) child.stdout.pipe(createWriteStream(join(keep, `${child.pid ?? 0}.log`)));
+        if (keep && child.stdout) {
+          mkdirSync(keep, { recursive: true });
+          child.stdout.pipe(createWriteStream(join(keep, `${child.pid ?? 0}.log`)));
+        }
         else child.stdout?.resume();
         resolve({ port: Number(m[1]), pid: child.pid ?? 0, stop, ...(opts.memoryHook ? { memoryAfterGc } : {}), ...(opts.memoryHook || opts.ipc ? { request } : {}) });
       }

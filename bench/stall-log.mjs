@@ -1,6 +1,6 @@
 /**
  * Investigation preload (not used by `npm run bench` itself): appends to
- * `$BENCH_STALL_LOG_DIR/<pid>.log` every GC pause over 1 ms and every event-loop stall over 12 ms
+ * `$BENCH_STALL_LOG_DIR/<pid>.log` every GC pause over 1 ms and every event-loop stall over 12 ms (BENCH_STALL_MS)
  * with wall-clock (epoch ms) stamps, so that the chat scenario's slow-delta episodes (printed with
  * epoch stamps) can be matched with what each process was doing:
  *   NODE_OPTIONS="--import $PWD/bench/stall-log.mjs" BENCH_DIXIE_NODE_OPTIONS="--import $PWD/bench/stall-log.mjs" \
@@ -37,10 +37,12 @@ new PerformanceObserver((list) => {
     if (e.duration > 1) lines.push(`${epoch(e.startTime)} ${e.duration.toFixed(2)} gc-${kind === undefined ? '?' : (kinds[kind] ?? kind)}`);
   }
 }).observe({ entryTypes: ['gc'] });
+// BENCH_STALL_MS: the shortest stall logged (12 by default; the probe itself runs every 2 ms).
+const stallMs = Number(process.env.BENCH_STALL_MS ?? 12);
 let last = performance.now();
 setInterval(() => {
   const now = performance.now();
-  if (now - last > 12) lines.push(`${epoch(last)} ${(now - last).toFixed(2)} stall`);
+  if (now - last > stallMs) lines.push(`${epoch(last)} ${(now - last).toFixed(2)} stall`);
   last = now;
 }, 2).unref();
 setInterval(flush, 2000).unref();

@@ -6,7 +6,9 @@
  * to a socket; a delta's latency is its receive time minus that stamp, so "added
  * latency per delta" is the difference of the two distributions, the first delta of every stream
  * included, and again for the deltas sent while all 1,000 streams are open. Two pairs of runs: the
- * prompts spread over one delta interval, then all in the same millisecond (stress). Also printed:
+ * prompts spread over one delta interval, then all in the same millisecond (stress); in each pair
+ * the direct run starts every stream on the schedule at which the simulator started it through
+ * Dixie, so that both runs send the same deltas at the same moments. Also printed:
  * time to the first delta and to ChatModelSelection (subscription set-up, Dixie's Finn connect),
  * deltas/s, Dixie's CPU per delta, its RSS per open subscription (peak while streaming, and after a
  * full GC in a fresh process), lost or reordered deltas.
@@ -79,9 +81,14 @@ interface RunStats {
   hopSteady: number[];
   /** Steady-state deltas slower than SLOW_MS: [send time (`clock()`), latency]. */
   slow: Array<[number, number]>;
+  /** Send stamps of the steady-state deltas, ascending: how bunched the simulator sent them. */
+  sentSteady: Float64Array;
 }
 
 const SLOW_MS = Number(process.env.BENCH_CHAT_SLOW_MS ?? 10);
+/** A bunch: BUNCH_OVER or more deltas sent within BUNCH_MS (three times the offered 5 per ms). */
+const BUNCH_MS = 5;
+const BUNCH_OVER = 75;
 
 /**
  * Groups slow deltas into episodes (gaps over 30 ms split them): a few long episodes point at
@@ -103,7 +110,7 @@ function episodes(slow: Array<[number, number]>): string {
 }
 
 /** Pairs each received delta with the simulator's send stamp of the same index in its session. */
-function hops(seen: Seen[], streams: Stream[]): Pick<RunStats, 'hop' | 'hopSteady' | 'slow'> {
+function hops(seen: Seen[], streams: Stream[]): Pick<RunStats, 'hop' | 'hopSteady' | 'slow' | 'sentSteady'> {
   const none = { t: new Float64Array(0), n: 0 };
   const sentOf = streams.map((st) => sentStamps.get(st.sessionId) ?? none);
   const from = Math.max(...sentOf.map((x) => (x.n ? x.t[0]! : Number.POSITIVE_INFINITY)));
@@ -111,6 +118,7 @@ function hops(seen: Seen[], streams: Stream[]): Pick<RunStats, 'hop' | 'hopStead
   const hop: number[] = [];
   const hopSteady: number[] = [];
   const slow: Array<[sentAt: number, latency: number]> = [];
+  const sentSteady: number[] = [];
   seen.forEach((s, i) => {
     const { t: sent, n } = sentOf[i]!;
     for (let j = 0; j < Math.min(n, s.n, s.recv.length); j++) {
@@ -118,11 +126,30 @@ function hops(seen: Seen[], streams: Stream[]): Pick<RunStats, 'hop' | 'hopStead
       hop.push(latency);
       if (sent[j]! > from && sent[j]! < to) {
         hopSteady.push(latency);
+        sentSteady.push(sent[j]!);
         if (latency > SLOW_MS) slow.push([sent[j]!, latency]);
       }
     }
   });
-  return { hop, hopSteady, slow };
+  return { hop, hopSteady, slow, sentSteady: Float64Array.from(sentSteady).sort() };
+}
+
+/**
+ * How bunched the simulator sent the steady-state deltas: the most sent within any window of
+ * `windowMs`, and how many deltas were part of such a window holding `over` or more. A proxy hands
+ * on a bunch one delta after another, so its added latency grows with the bunch's size.
+ */
+function bunching(sent: Float64Array, windowMs: number, over: number): { max: number; inBunches: number } {
+  let max = 0;
+  let lo = 0;
+  const marked = new Uint8Array(sent.length);
+  for (let hi = 0; hi < sent.length; hi++) {
+    while (sent[hi]! - sent[lo]! >= windowMs) lo++;
+    const n = hi - lo + 1;
+    if (n > max) max = n;
+    if (n >= over) marked.fill(1, lo, hi + 1);
+  }
+  return { max, inBunches: marked.reduce((a, b) => a + b, 0) };
 }
 
 const newSeen = (st: Stream): Seen => ({
@@ -201,23 +228,39 @@ function promptFor(i: number): string {
   return `bench prompt ${i}: ${'lorem ipsum dolor sit amet '.repeat(8)}`.slice(0, DELTAS * 4 - 6);
 }
 
+/** Offsets that spread `n` starts evenly over `spreadMs` (all at 0 when 0). */
+function spreadOffsets(n: number, spreadMs: number): number[] {
+  return Array.from({ length: n }, (_, i) => (spreadMs > 0 ? (i * spreadMs) / n : 0));
+}
+
 /**
- * Calls every start spread evenly over `spreadMs` (all at once when 0). Spread over one delta
- * interval, 1,000 streams are concurrent without their deltas landing in the same millisecond.
+ * Calls `starts[i]` `offsetsMs[i]` after now (1 ms timer resolution; those due now synchronously).
+ * Spread over one delta interval, 1,000 streams are concurrent without their deltas landing in the
+ * same millisecond.
  */
-function startSpread(starts: Array<() => void>, spreadMs: number): void {
-  if (spreadMs <= 0) {
-    for (const start of starts) start();
-    return;
-  }
+function startAt(starts: Array<() => void>, offsetsMs: number[]): void {
+  const order = starts.map((_, i) => i).sort((a, b) => offsetsMs[a]! - offsetsMs[b]!);
   const t0 = performance.now();
   let next = 0;
   const tick = (): void => {
-    const due = ((performance.now() - t0) / spreadMs) * starts.length;
-    while (next < starts.length && next <= due) starts[next++]!();
-    if (next < starts.length) setTimeout(tick, 1);
+    const elapsed = performance.now() - t0;
+    while (next < order.length && offsetsMs[order[next]!]! <= elapsed) starts[order[next++]!]!();
+    if (next < order.length) setTimeout(tick, 1);
   };
   tick();
+}
+
+/**
+ * When the simulator started each stream of the run it last streamed, as offsets from the first:
+ * its first delta's send stamp (0 for a stream that sent none). `streams` order.
+ */
+function startSchedule(streams: Stream[]): number[] {
+  const first = streams.map((st) => {
+    const x = sentStamps.get(st.sessionId);
+    return x?.n ? x.t[0]! : Number.NaN;
+  });
+  const t0 = Math.min(...first.filter((t) => !Number.isNaN(t)));
+  return first.map((t) => (Number.isNaN(t) ? 0 : t - t0));
 }
 
 async function waitAll(seen: Seen[], timeoutMs: number): Promise<void> {
@@ -274,7 +317,8 @@ async function runDixie(name: string, sim: SimProcess, clients: Client[], stream
         },
       ));
     }));
-    startSpread(starts.filter(Boolean), staggerMs);
+    const ordered = starts.filter(Boolean);
+    startAt(ordered, spreadOffsets(ordered.length, staggerMs));
     await waitAll(flat, RUN_TIMEOUT_MS);
     await sim.loadStamps();
     return { name, seen: flat, wallMs: clock() - start, ...hops(flat, streams.flat()) };
@@ -319,8 +363,11 @@ async function holdOpen(clients: Client[], streams: Stream[][], timeoutMs: numbe
   return { open, dispose: () => disposers.forEach((d) => d()) };
 }
 
-/** Straight on the simulator: one Finn socket per stream, opened before the clock starts at the prompt. */
-async function runDirect(name: string, sim: SimProcess, streams: Stream[], staggerMs: number): Promise<RunStats> {
+/**
+ * Straight on the simulator: one Finn socket per stream, opened before the clock starts at the
+ * prompt; stream k's prompt is sent `scheduleMs[k]` after the first.
+ */
+async function runDirect(name: string, sim: SimProcess, streams: Stream[], scheduleMs: number[]): Promise<RunStats> {
   const seen = streams.map(newSeen);
   const sockets: WebSocket[] = [];
   try {
@@ -350,14 +397,11 @@ async function runDirect(name: string, sim: SimProcess, streams: Stream[], stagg
     });
     await sim.clearStamps();
     const start = clock();
-    // The same interleaving as through Dixie: stream i of wallet w is started in slot i × wallets + w.
-    const wallets = Math.max(1, Math.round(streams.length / PER_WALLET));
-    const starts: Array<() => void> = [];
-    streams.forEach((st, k) => starts[(k % PER_WALLET) * wallets + Math.floor(k / PER_WALLET)] = () => {
+    const starts = streams.map((st, k) => () => {
       seen[k]!.sentAt = clock();
       sockets[k]!.send(JSON.stringify({ type: 'prompt', text: st.text }));
     });
-    startSpread(starts.filter(Boolean), staggerMs);
+    startAt(starts, scheduleMs);
     await waitAll(seen, RUN_TIMEOUT_MS);
     await sim.loadStamps();
     return { name, seen, wallMs: clock() - start, ...hops(seen, streams) };
@@ -374,6 +418,8 @@ interface Summary {
   hop: { p50: number; p99: number; max: number };
   hopSteady: { p50: number; p99: number; max: number; n: number };
   slow: Array<[number, number]>;
+  /** Most steady-state deltas the simulator sent within BUNCH_MS, and how many were sent in bunches of BUNCH_OVER or more. */
+  bunches: { max: number; inBunches: number };
   first: { p50: number; p99: number };
   /** Prompt → first event of any kind (through Dixie: ChatModelSelection, before Finn is involved). */
   firstEvent: { p50: number; p99: number };
@@ -421,6 +467,7 @@ function summarise(run: RunStats, streams: Stream[]): Summary {
     hop: { ...q(sort(run.hop)), max: run.hop.at(-1) ?? Number.NaN },
     hopSteady: { ...q(sort(run.hopSteady)), max: run.hopSteady.at(-1) ?? Number.NaN, n: run.hopSteady.length },
     slow: run.slow,
+    bunches: bunching(run.sentSteady, BUNCH_MS, BUNCH_OVER),
     first: q(sort(first)),
     firstEvent: q(sort(run.seen.flatMap((s) => (s.firstEventAt === null ? [] : [s.firstEventAt - s.sentAt])))),
     sinceFirst: q(sort(sinceFirst)),
@@ -524,15 +571,18 @@ export async function chatScenario(): Promise<void> {
     // working size), so that the first measured run does not pay for them.
     await sim.setStream({ deltas: 10, delayMs: 50, tools: false });
     await runDixie('warm-up', sim, clients, streams, 0);
-    await runDirect('warm-up', sim, flat, 0);
+    await runDirect('warm-up', sim, flat, spreadOffsets(flat.length, 0));
     await sim.setStream({ deltas: DELTAS, delayMs: DELAY_MS, tools: false });
     await sleep(1000);
 
     const pid = dixie.pid;
-    /** One pair of runs, direct then through Dixie, with the prompts started over `staggerMs`. */
+    /**
+     * One pair of runs: through Dixie with the prompts started over `staggerMs`, then direct on the
+     * schedule at which the simulator started those streams. Dixie's set-up decides when each
+     * prompt reaches the simulator, and the simulator keeps every stream on its start's phase for
+     * all 50 deltas: replaying the schedule sends the same deltas in the same bunches both times.
+     */
     const pairOfRuns = async (mode: string, staggerMs: number) => {
-      const direct = await runDirect(`direct to simulator (${total} sockets), ${mode}`, sim, flat, staggerMs);
-      await sleep(500);
       const rssBefore = await rssBytes(pid);
       const cpuBefore = await cpuMs(pid);
       let rssPeak = { rss: 0, open: 0 };
@@ -542,8 +592,12 @@ export async function chatScenario(): Promise<void> {
         if (open > rssPeak.open || rss > rssPeak.rss) rssPeak = { rss, open };
       });
       const cpuUsed = (await cpuMs(pid)) - cpuBefore;
+      const schedule = startSchedule(flat);
       await sleep(1000);
-      return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, rssBefore, rssPeak, rssAfter: await rssBytes(pid) };
+      const rssAfter = await rssBytes(pid);
+      const direct = await runDirect(`direct to simulator (${total} sockets), ${mode}: the Dixie run's start schedule`, sim, flat, schedule);
+      await sleep(500);
+      return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, rssBefore, rssPeak, rssAfter };
     };
     // BENCH_CHAT_BURST=0 / BENCH_CHAT_MEMORY=0 skip the burst pair / the after-GC memory process (quicker experiments).
     const runs = [await pairOfRuns(`prompts spread over ${DELAY_MS} ms`, DELAY_MS)];
@@ -565,6 +619,8 @@ export async function chatScenario(): Promise<void> {
       console.log(`  added latency per delta, Finn send → client receive, while all ${total} streams are open: p50 ${f(x.hopSteady.p50 - d.hopSteady.p50)} ms, p99 ${f(x.hopSteady.p99 - d.hopSteady.p99)} ms (${x.hopSteady.n} and ${d.hopSteady.n} deltas)`);
       console.log(`  slow deltas through Dixie: ${episodes(x.slow)}`);
       console.log(`  slow deltas direct: ${episodes(d.slow)}`);
+      const b = (r: Summary) => `at most ${r.bunches.max} within ${BUNCH_MS} ms, ${r.bunches.inBunches} deltas in bunches of ${BUNCH_OVER}+`;
+      console.log(`  simulator send bunching, all streams open: through Dixie ${b(x)}; direct ${b(d)}`);
       console.log(`  added latency per delta, every delta (subscriptions starting and ending included): p50 ${f(x.hop.p50 - d.hop.p50)} ms, p99 ${f(x.hop.p99 - d.hop.p99)} ms`);
       console.log(`  added time to the first delta since the prompt: p50 ${f(x.first.p50 - d.first.p50)} ms, p99 ${f(x.first.p99 - d.first.p99)} ms (through Dixie: subscribe, auth, Dixie opening its Finn socket; the direct sockets are open before the prompt)`);
       console.log(`  through Dixie, prompt → ChatModelSelection (GraphQL subscribe done, before the Finn socket): p50 ${f(x.firstEvent.p50)} ms, p99 ${f(x.firstEvent.p99)} ms`);

@@ -1,28 +1,54 @@
 import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
+
+/**
+ * How long a corked socket may hold its messages inside one long event-loop turn. When many
+ * upstream events arrive at once (hundreds of chat deltas in one I/O phase), flushing only at the
+ * end of the turn would make every one of them wait for all the others; flushing what has waited
+ * this long lets the first ones leave, and the client read them, while the rest are processed.
+ */
+export const MAX_HOLD_MS = 1;
+
+/** Sockets corked in this turn, oldest cork first. */
+const corked = new Set<Duplex>();
+let oldestAt = 0;
+let scheduled = false;
+
+function flushAll(): void {
+  for (const socket of corked) socket.uncork();
+  corked.clear();
+}
+
+function endOfTurn(): void {
+  scheduled = false;
+  flushAll();
+}
 
 /**
  * Coalesces the messages sent on one WebSocket within an event-loop turn into a single socket write.
  *
  * Every graphql-ws `next` is one `ws.send`, and every send is otherwise its own `writev` system call.
  * When a client holds several subscriptions (chat streams, `healthChanged`) and their events arrive
- * together, the first send of a turn corks the TCP socket and a `setImmediate` uncorks it after the
- * I/O phase that produced the events: one write carries them all. An idle connection pays nothing;
- * a busy one waits at most until the end of the current turn, which it would spend queued on the CPU
- * anyway. Frames keep their order (the socket's own buffer), and close/ping frames flush with them.
+ * together, the first send of a turn corks the TCP socket and one `setImmediate` (shared by all
+ * sockets) uncorks it after the I/O phase that produced the events: one write carries them all. A
+ * turn that runs long flushes every corked socket once the oldest cork is MAX_HOLD_MS old. An idle
+ * connection pays nothing; a busy one waits until the end of the current turn, at most MAX_HOLD_MS.
+ * Frames keep their order (the socket's own buffer), and close/ping frames flush with them.
  */
 export function coalesceSends(ws: WebSocket, socket: Duplex): void {
-  let corked = false;
-  const flush = (): void => {
-    corked = false;
-    socket.uncork();
-  };
   const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
   const coalesced = (data: unknown, ...rest: unknown[]): void => {
-    if (!corked && !socket.destroyed) {
-      corked = true;
+    const now = performance.now();
+    if (corked.size && now - oldestAt >= MAX_HOLD_MS) flushAll();
+    if (!corked.has(socket) && !socket.destroyed) {
+      if (!corked.size) oldestAt = now;
+      corked.add(socket);
       socket.cork();
-      setImmediate(flush);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(endOfTurn);
+      }
     }
     send(data, ...rest);
   };

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { coalesceSends } from '../../src/ws-coalesce.js';
+import { coalesceSends, MAX_HOLD_MS } from '../../src/ws-coalesce.js';
 
 interface Pair {
   server: WebSocket;
@@ -14,19 +14,19 @@ interface Pair {
   closed: Promise<number>;
 }
 
-let http: Server | undefined;
+const servers: Server[] = [];
 
 afterEach(async () => {
-  await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
-  http = undefined;
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
 });
 
 /** A real loopback WebSocket pair; the server side goes through `coalesceSends` as in src/ws.ts. */
 async function pair(): Promise<Pair> {
   const wss = new WebSocketServer({ noServer: true });
   let writes = 0;
+  const http = createServer();
+  servers.push(http);
   const server = new Promise<WebSocket>((resolve) => {
-    http = createServer();
     http.on('upgrade', (req, socket, head) => {
       const s = socket as Socket & { _write: Socket['_write']; _writev?: Socket['_writev'] };
       const write = s._write.bind(s);
@@ -48,8 +48,8 @@ async function pair(): Promise<Pair> {
       });
     });
   });
-  await new Promise<void>((r) => http!.listen(0, '127.0.0.1', () => r()));
-  const client = new WebSocket(`ws://127.0.0.1:${(http!.address() as AddressInfo).port}`);
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`);
   const received: string[] = [];
   client.on('message', (m) => received.push(String(m)));
   const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
@@ -58,6 +58,12 @@ async function pair(): Promise<Pair> {
     client.once('error', j);
   });
   return { server: await server, client, writes: () => writes, received, closed };
+}
+
+/** Keeps the event loop busy, as a burst of upstream events does, for `ms`. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
 }
 
 async function until(cond: () => boolean, ms = 2000): Promise<void> {
@@ -93,6 +99,28 @@ describe('coalesceSends', () => {
     expect(p.received).toEqual(['a', 'b', 'c']);
     p.client.close();
     await p.closed;
+  });
+
+  it('flushes every corked socket inside a long turn once the oldest message has waited MAX_HOLD_MS', async () => {
+    const p = await pair();
+    const q = await pair();
+    p.server.send('p1');
+    q.server.send('q1');
+    busy(MAX_HOLD_MS + 1);
+    // Any send after the hold flushes both sockets' waiting messages before it is queued.
+    q.server.send('q2');
+    expect(p.writes()).toBe(1);
+    expect(q.writes()).toBe(1);
+    p.server.send('p2');
+    expect(p.writes()).toBe(1);
+    await nextTurn();
+    expect(p.writes()).toBe(2);
+    expect(q.writes()).toBe(2);
+    await until(() => p.received.length === 2 && q.received.length === 2);
+    expect(p.received).toEqual(['p1', 'p2']);
+    expect(q.received).toEqual(['q1', 'q2']);
+    for (const x of [p, q]) x.client.close();
+    await Promise.all([p.closed, q.closed]);
   });
 
   it('calls send callbacks and delivers a close frame queued behind messages', async () => {

@@ -3,7 +3,8 @@
  * the per-identity cap; one socket per wallet) vs the same 1,000 streams straight on the
  * simulator's WebSocket (one socket each). The simulator runs in its own process (so that the
  * load generator's pauses are not the sender's) and stamps the wall-clock time it hands each delta
- * to a socket; a delta's latency is its receive time minus that stamp, so "added
+ * to a socket; a delta's latency is its receive time (when the chunk carrying it reached the load
+ * generator, `chunkAt`) minus that stamp, so "added
  * latency per delta" is the difference of the two distributions, the first delta of every stream
  * included, and again for the deltas sent while all 1,000 streams are open. Two pairs of runs: the
  * prompts spread over one delta interval, then all in the same millisecond (stress); in each pair
@@ -168,6 +169,28 @@ function recordDelta(s: Seen, delta: string, now: number): void {
  */
 const clock = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * When the TCP chunk being dispatched reached the load generator: set by a `data` listener that
+ * runs before the WebSocket parses the chunk, and read by the message handlers, which the parse
+ * calls synchronously. Deltas are stamped with it in both runs, so that neither the two clients'
+ * different parsing costs (graphql-ws messages vs bare Finn frames) nor the time the load generator
+ * spends on the messages ahead of a delta in the same chunk count as latency.
+ */
+let chunkAt = 0;
+
+/** A ws client whose socket stamps `chunkAt` as each chunk arrives. */
+class StampingWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    // 'upgrade' comes before ws attaches its own data listener to the socket, so this one runs first.
+    this.once('upgrade', (res) => {
+      res.socket.prependListener('data', () => {
+        chunkAt = clock();
+      });
+    });
+  }
+}
+
 /** When the simulator handed each `text_delta` of a session to a socket; loaded after each run. */
 const sentStamps = new Map<string, { t: Float64Array; n: number }>();
 
@@ -292,7 +315,7 @@ async function runDixie(name: string, sim: SimProcess, clients: Client[], stream
         { query: SUBSCRIPTION, variables: { s: st.sessionId, t: st.text } },
         {
           next: (r) => {
-            const now = clock();
+            const now = chunkAt;
             if (s.firstEventAt === null) {
               s.firstEventAt = now;
               open += 1;
@@ -372,7 +395,7 @@ async function runDirect(name: string, sim: SimProcess, streams: Stream[], sched
   const sockets: WebSocket[] = [];
   try {
     await pool(streams, 50, async (st, i) => {
-      const ws = new WebSocket(`${sim.wsUrl}/ws/${st.sessionId}`);
+      const ws = new StampingWebSocket(`${sim.wsUrl}/ws/${st.sessionId}`);
       sockets[i] = ws;
       ws.on('error', () => undefined);
       await withTimeout(new Promise<void>((resolve, reject) => {
@@ -382,7 +405,7 @@ async function runDirect(name: string, sim: SimProcess, streams: Stream[], sched
       }), 10_000, `open Finn socket ${i}`);
       const s = seen[i]!;
       ws.on('message', (data) => {
-        const now = clock();
+        const now = chunkAt;
         s.firstEventAt ??= now;
         const frame = JSON.parse(String(data)) as { type: string; data?: { delta?: string; message?: string } };
         if (frame.type === 'text_delta') {
@@ -494,7 +517,7 @@ function connect(url: string, token: string): Promise<Client> {
   return withTimeout(new Promise<Client>((resolve, reject) => {
     const client = createClient({
       url,
-      webSocketImpl: WebSocket,
+      webSocketImpl: StampingWebSocket,
       connectionParams: { authorization: `Bearer ${token}` },
       lazy: false,
       retryAttempts: 0,

@@ -10,47 +10,51 @@ import type { WebSocket } from 'ws';
  */
 export const MAX_HOLD_MS = 1;
 
-/** Sockets corked in this turn, oldest cork first. */
-const corked = new Set<Duplex>();
-let oldestAt = 0;
-let scheduled = false;
-
-function flushAll(): void {
-  for (const socket of corked) socket.uncork();
-  corked.clear();
-}
-
-function endOfTurn(): void {
-  scheduled = false;
-  flushAll();
-}
+/** Wraps a server-side WebSocket so that its sends are coalesced (see createSendCoalescer). */
+export type CoalesceSends = (ws: WebSocket, socket: Duplex) => void;
 
 /**
- * Coalesces the messages sent on one WebSocket within an event-loop turn into a single socket write.
+ * Coalesces the messages sent on a WebSocket within an event-loop turn into a single socket write.
  *
  * Every graphql-ws `next` is one `ws.send`, and every send is otherwise its own `writev` system call.
  * When a client holds several subscriptions (chat streams, `healthChanged`) and their events arrive
- * together, the first send of a turn corks the TCP socket and one `setImmediate` (shared by all
- * sockets) uncorks it after the I/O phase that produced the events: one write carries them all. A
- * turn that runs long flushes every corked socket once the oldest cork is MAX_HOLD_MS old. An idle
- * connection pays nothing; a busy one waits until the end of the current turn, at most MAX_HOLD_MS.
- * Frames keep their order (the socket's own buffer), and close/ping frames flush with them.
+ * together, the first send of a turn corks the TCP socket and one `setImmediate` (shared by every
+ * socket of this coalescer) uncorks it after the I/O phase that produced the events: one write
+ * carries them all. A turn that runs long flushes every corked socket once the oldest cork is
+ * `maxHoldMs` old. An idle connection pays nothing; a busy one waits until the end of the current
+ * turn, at most `maxHoldMs`. Frames keep their order (the socket's own buffer), and close/ping
+ * frames flush with them.
  */
-export function coalesceSends(ws: WebSocket, socket: Duplex): void {
-  const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
-  const coalesced = (data: unknown, ...rest: unknown[]): void => {
-    const now = performance.now();
-    if (corked.size && now - oldestAt >= MAX_HOLD_MS) flushAll();
-    if (!corked.has(socket) && !socket.destroyed) {
-      if (!corked.size) oldestAt = now;
-      corked.add(socket);
-      socket.cork();
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(endOfTurn);
-      }
-    }
-    send(data, ...rest);
+export function createSendCoalescer(maxHoldMs = MAX_HOLD_MS): CoalesceSends {
+  /** Sockets corked in this turn. */
+  const corked = new Set<Duplex>();
+  let oldestAt = 0;
+  let scheduled = false;
+  const flushAll = (): void => {
+    for (const socket of corked) socket.uncork();
+    corked.clear();
   };
-  ws.send = coalesced as WebSocket['send'];
+  const endOfTurn = (): void => {
+    scheduled = false;
+    flushAll();
+  };
+
+  return (ws, socket) => {
+    const send = ws.send.bind(ws) as (data: unknown, ...rest: unknown[]) => void;
+    const coalesced = (data: unknown, ...rest: unknown[]): void => {
+      const now = performance.now();
+      if (corked.size && now - oldestAt >= maxHoldMs) flushAll();
+      if (!corked.has(socket) && !socket.destroyed) {
+        if (!corked.size) oldestAt = now;
+        corked.add(socket);
+        socket.cork();
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(endOfTurn);
+        }
+      }
+      send(data, ...rest);
+    };
+    ws.send = coalesced as WebSocket['send'];
+  };
 }

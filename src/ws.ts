@@ -11,7 +11,7 @@ import { clientIpOf } from './domain/client-ip.js';
 import type { DixieYoga } from './yoga.js';
 import { checkWsOperation, createSubscriptionCounter, tooManySubscriptions } from './ws-guards.js';
 import { viewerRateIdentity } from './rest/rate-limit.js';
-import { coalesceSends } from './ws-coalesce.js';
+import { createSendCoalescer } from './ws-coalesce.js';
 
 interface ConnectionState {
   viewer: Viewer;
@@ -48,6 +48,7 @@ const WS_REQUEST = new Request('http://localhost/graphql', { method: 'POST' });
 export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const subscriptions = createSubscriptionCounter();
+  const coalesceSends = createSendCoalescer();
   const release = (state: ConnectionState | undefined, id: string) => {
     if (state?.counted.delete(id)) subscriptions.release(state.identity);
   };

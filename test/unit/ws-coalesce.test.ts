@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { coalesceSends, MAX_HOLD_MS } from '../../src/ws-coalesce.js';
+import { createSendCoalescer, type CoalesceSends } from '../../src/ws-coalesce.js';
 
 interface Pair {
   server: WebSocket;
@@ -15,13 +15,22 @@ interface Pair {
 }
 
 const servers: Server[] = [];
+const clients: WebSocket[] = [];
 
 afterEach(async () => {
+  // Clients first: a server does not finish closing while a connection is open (a failed test leaves one).
+  for (const c of clients.splice(0)) c.terminate();
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
 });
 
-/** A real loopback WebSocket pair; the server side goes through `coalesceSends` as in src/ws.ts. */
-async function pair(): Promise<Pair> {
+/**
+ * Turns that hold messages as long as the test needs, whatever the machine's load: the tests of one
+ * write per turn must not see a flush because a loaded machine made their loop take over 1 ms.
+ */
+const untilTurnEnds = createSendCoalescer(Number.POSITIVE_INFINITY);
+
+/** A real loopback WebSocket pair; the server side goes through a coalescer as in src/ws.ts. */
+async function pair(coalesceSends: CoalesceSends = untilTurnEnds): Promise<Pair> {
   const wss = new WebSocketServer({ noServer: true });
   let writes = 0;
   const http = createServer();
@@ -50,6 +59,7 @@ async function pair(): Promise<Pair> {
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`);
+  clients.push(client);
   const received: string[] = [];
   client.on('message', (m) => received.push(String(m)));
   const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
@@ -74,7 +84,7 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-describe('coalesceSends', () => {
+describe('createSendCoalescer', () => {
   it('sends the messages of one turn in one socket write, in order', async () => {
     const p = await pair();
     for (let i = 0; i < 20; i++) p.server.send(`m${i}`);
@@ -101,16 +111,19 @@ describe('coalesceSends', () => {
     await p.closed;
   });
 
-  it('flushes every corked socket inside a long turn once the oldest message has waited MAX_HOLD_MS', async () => {
-    const p = await pair();
-    const q = await pair();
+  it('flushes every corked socket inside a long turn once the oldest message has waited maxHoldMs', async () => {
+    const holdMs = 20;
+    const coalesce = createSendCoalescer(holdMs);
+    const p = await pair(coalesce);
+    const q = await pair(coalesce);
     p.server.send('p1');
     q.server.send('q1');
-    busy(MAX_HOLD_MS + 1);
+    busy(holdMs + 5);
     // Any send after the hold flushes both sockets' waiting messages before it is queued.
     q.server.send('q2');
     expect(p.writes()).toBe(1);
     expect(q.writes()).toBe(1);
+    // p is corked again by its next send; it has nothing older waiting, so nothing is written yet.
     p.server.send('p2');
     expect(p.writes()).toBe(1);
     await nextTurn();

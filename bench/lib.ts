@@ -143,8 +143,9 @@ export function startChild(script: string, env: Record<string, string>, readyPat
         if (keep && child.stdout) {
           mkdirSync(keep, { recursive: true });
           child.stdout.pipe(createWriteStream(join(keep, `${child.pid ?? 0}.log`)));
+        } else {
+          child.stdout?.resume();
         }
-        else child.stdout?.resume();
         resolve({ port: Number(m[1]), pid: child.pid ?? 0, stop, ...(opts.memoryHook ? { memoryAfterGc } : {}), ...(opts.memoryHook || opts.ipc ? { request } : {}) });
       }
     });

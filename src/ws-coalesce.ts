@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
  * end of the turn would make every one of them wait for all the others; flushing what has waited
  * this long lets the first ones leave, and the client read them, while the rest are processed.
  */
-export const MAX_HOLD_MS = 1;
+const MAX_HOLD_MS = 1;
 
 /** Wraps a server-side WebSocket so that its sends are coalesced (see createSendCoalescer). */
 export type CoalesceSends = (ws: WebSocket, socket: Duplex) => void;

@@ -63,15 +63,27 @@ export async function runAgent(state: SimState, session: SimSession, text: strin
   const stream = state.config.stream;
   const frames = scriptFrames(text, stream, state.config.balanceCu);
   const result: RunResult = { outcome: 'completed', response: '', toolCalls: [] };
-  let abort: () => void = () => undefined;
-  const aborted = new Promise<'aborted'>((resolve) => { abort = () => resolve('aborted'); });
-  state.runs.set(session.id, { abort });
+  // One waiter per run that abort() wakes: racing every frame's sleep against one long-lived
+  // `aborted` promise left a reaction on it per frame, kept (and copied by each scavenge) until the run ended.
+  let aborted = false;
+  let wake: ((woke: boolean | 'aborted') => void) | null = null;
+  state.runs.set(session.id, {
+    abort: () => {
+      aborted = true;
+      wake?.('aborted');
+    },
+  });
   session.isStreaming = true;
   session.messages.push({ role: 'user', content: text });
   bump(state, 'run.started');
   try {
-    for (const [index, frame] of frames.entries()) {
-      const woke = await Promise.race([sleep(state, stream.delayMs), aborted]);
+    for (let index = 0; index < frames.length; index += 1) {
+      const frame = frames[index]!;
+      const woke = aborted ? 'aborted' : await new Promise<boolean | 'aborted'>((resolve) => {
+        wake = resolve;
+        void sleep(state, stream.delayMs).then(resolve);
+      });
+      wake = null;
       if (woke === 'aborted') {
         if (!state.closed) sink.send({ type: 'agent_end', data: {} });
         result.outcome = state.closed ? 'closed' : 'aborted';

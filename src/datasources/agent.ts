@@ -2,6 +2,7 @@ import type { Cache } from './cache.js';
 import { viaFinn } from './finn/call.js';
 import { assertNftId } from './finn/ids.js';
 import type { Finn, FinnCallContext } from './finn/index.js';
+import { createSingleFlight } from './single-flight.js';
 
 export interface OracleView {
   nftId: string;
@@ -41,38 +42,46 @@ const FALLBACK_ORACLE: OracleView = { nftId: 'oracle', name: 'The Oracle', damp9
 
 export function createAgentService(deps: { finn: Finn; cache: Cache; personalityTtl: number }): AgentService {
   const { finn, cache } = deps;
+  const oracleOnce = createSingleFlight<OracleView>();
+  const personalityOnce = createSingleFlight<PersonalityView | null>();
   return {
     async oracle(ctx) {
       const cached = await cache.get<OracleView>(ORACLE_KEY);
       if (cached) return cached;
-      const o = await viaFinn(finn.breaker, () => finn.client.oracle(ctx));
-      const view: OracleView = o
-        ? { nftId: o.nftId, name: o.name, damp96Summary: o.damp96_summary ?? null, beauvoirHash: o.beauvoir_hash ?? null }
-        : FALLBACK_ORACLE;
-      await cache.set(ORACLE_KEY, view, ORACLE_TTL_S);
-      return view;
+      return oracleOnce(ORACLE_KEY, async () => {
+        const o = await viaFinn(finn.breaker, () => finn.client.oracle(ctx));
+        const view: OracleView = o
+          ? { nftId: o.nftId, name: o.name, damp96Summary: o.damp96_summary ?? null, beauvoirHash: o.beauvoir_hash ?? null }
+          : FALLBACK_ORACLE;
+        await cache.set(ORACLE_KEY, view, ORACLE_TTL_S);
+        return view;
+      });
     },
     async personality(nftId, ctx) {
       const key = `finn:personality:v1:${assertNftId(nftId)}`;
       const cached = await cache.get<{ value: PersonalityView | null }>(key);
       if (cached) return cached.value;
-      const [b, evolution] = await viaFinn(finn.breaker, () =>
-        Promise.all([finn.client.beauvoir(nftId, ctx), finn.client.evolution(nftId, ctx)]),
-      );
-      const value: PersonalityView | null = b
-        ? {
-            nftId: b.nftId,
-            name: b.name,
-            traits: b.traits,
-            antiNarration: b.antiNarration,
-            damp96Summary: b.damp96Summary,
-            version: String(b.version),
-            lastEvolved: b.lastEvolved ?? null,
-            evolution: (evolution ?? []).map((e) => ({ version: String(e.version), timestamp: e.timestamp, changes: e.changes, trigger: e.trigger ?? null })),
-          }
-        : null;
-      await cache.set(key, { value }, deps.personalityTtl);
-      return value;
+      return personalityOnce(key, () => loadPersonality(nftId, key, ctx));
     },
   };
+
+  async function loadPersonality(nftId: string, key: string, ctx: FinnCallContext): Promise<PersonalityView | null> {
+    const [b, evolution] = await viaFinn(finn.breaker, () =>
+      Promise.all([finn.client.beauvoir(nftId, ctx), finn.client.evolution(nftId, ctx)]),
+    );
+    const value: PersonalityView | null = b
+      ? {
+          nftId: b.nftId,
+          name: b.name,
+          traits: b.traits,
+          antiNarration: b.antiNarration,
+          damp96Summary: b.damp96Summary,
+          version: String(b.version),
+          lastEvolved: b.lastEvolved ?? null,
+          evolution: (evolution ?? []).map((e) => ({ version: String(e.version), timestamp: e.timestamp, changes: e.changes, trigger: e.trigger ?? null })),
+        }
+      : null;
+    await cache.set(key, { value }, deps.personalityTtl);
+    return value;
+  }
 }

@@ -6,6 +6,7 @@ import type { AllowlistStore } from './allowlist-file.js';
 import type { Cache } from './cache.js';
 import type { FinnCallContext, FinnClient } from './finn/index.js';
 import type { NatsHandle } from './nats.js';
+import { createSingleFlight } from './single-flight.js';
 
 export type ConvictionSource = 'STAKING' | 'LEGACY_ALLOWLIST' | 'DEFAULT';
 
@@ -54,27 +55,31 @@ export function createConviction(deps: {
     await cache.delete(keyOf(normalised));
   });
 
+  const loadOnce = createSingleFlight<Conviction>();
+  async function load(wallet: string, key: string, ctx: FinnCallContext | undefined): Promise<Conviction> {
+    let staking;
+    try {
+      staking = await finn.staking(wallet, ctx);
+    } catch (err) {
+      logger.warn({ event: 'conviction_fallback', reason: err instanceof Error ? err.name : 'error' }, 'Finn staking unavailable; fallback tier');
+      staking = null;
+    }
+    if (!staking) {
+      const result = fallback(wallet);
+      await cache.set(key, result, Math.min(FALLBACK_TTL_S, config.convictionTierTtl));
+      return result;
+    }
+    const tier = tierForStake(staking.bgtStaked);
+    const result: Conviction = { tier, bgtStaked: staking.bgtStaked, source: 'STAKING', modelPool: modelPoolFor(tier) };
+    await cache.set(key, result, config.convictionTierTtl);
+    return result;
+  }
+
   return {
     async forWallet(wallet, ctx) {
       const key = keyOf(wallet);
       const cached = await cache.get<Conviction>(key);
-      if (cached) return cached;
-      let staking;
-      try {
-        staking = await finn.staking(wallet, ctx);
-      } catch (err) {
-        logger.warn({ event: 'conviction_fallback', reason: err instanceof Error ? err.name : 'error' }, 'Finn staking unavailable; fallback tier');
-        staking = null;
-      }
-      if (!staking) {
-        const result = fallback(wallet);
-        await cache.set(key, result, Math.min(FALLBACK_TTL_S, config.convictionTierTtl));
-        return result;
-      }
-      const tier = tierForStake(staking.bgtStaked);
-      const result: Conviction = { tier, bgtStaked: staking.bgtStaked, source: 'STAKING', modelPool: modelPoolFor(tier) };
-      await cache.set(key, result, config.convictionTierTtl);
-      return result;
+      return cached ?? loadOnce(key, () => load(wallet, key, ctx));
     },
     async invalidate(wallet) {
       await cache.delete(keyOf(wallet));

@@ -1,6 +1,7 @@
 import type { Cache } from './cache.js';
 import type { FinnCallContext, FinnClient } from './finn/index.js';
 import type { Nft } from './finn/schemas.js';
+import { createSingleFlight } from './single-flight.js';
 
 export interface NftDirectory {
   /** The wallet's NFTs (Finn B3; [] when Finn does not serve it), cached briefly per wallet. */
@@ -15,15 +16,19 @@ const keyOf = (wallet: string) => `nfts:v1:${wallet.toLowerCase()}`;
  * Failures are never cached.
  */
 export function createNftDirectory(deps: { finn: FinnClient; cache: Cache; ttlSeconds: number }): NftDirectory {
+  const loadOnce = createSingleFlight<Nft[]>();
   return {
     async forWallet(wallet, ctx) {
+      const key = keyOf(wallet);
       if (deps.ttlSeconds > 0) {
-        const hit = await deps.cache.get<Nft[]>(keyOf(wallet));
+        const hit = await deps.cache.get<Nft[]>(key);
         if (hit) return hit;
       }
-      const list = (await deps.finn.walletNfts(wallet, ctx)) ?? [];
-      await deps.cache.set(keyOf(wallet), list, deps.ttlSeconds);
-      return list;
+      return loadOnce(key, async () => {
+        const list = (await deps.finn.walletNfts(wallet, ctx)) ?? [];
+        await deps.cache.set(key, list, deps.ttlSeconds);
+        return list;
+      });
     },
   };
 }

@@ -140,6 +140,26 @@ describe('oracle and personality', () => {
     expect((await d.gql(q)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('asks Finn once when many requests miss the cached oracle and personality together', async () => {
+    await d.server.ds.cache.delete('finn:oracle:v1');
+    await d.server.ds.cache.delete('finn:personality:v1:nft-1');
+    d.sim.control.setBeauvoir('nft-1', { name: 'Crowd', traits: ['busy'] });
+    d.sim.control.setLatency(100, 'oracle');
+    d.sim.control.setLatency(100, 'beauvoir');
+    const before = d.sim.control.requests.length;
+    const q = 'query($n: ID!) { oracle { name } personality(nftId: $n) { name } }';
+    const auth = await walletAuth(observer);
+    const results = await Promise.all(Array.from({ length: 10 }, () => d.gql<{ oracle: { name: string }; personality: { name: string } }>(q, { n: 'nft-1' }, auth)));
+    for (const r of results) expect(r.body).toEqual({ data: { oracle: { name: 'The Oracle' }, personality: { name: 'Crowd' } } });
+    const routes = d.sim.control.requests.slice(before).map((r) => r.route);
+    expect(routes.filter((r) => r === 'oracle')).toHaveLength(1);
+    expect(routes.filter((r) => r === 'beauvoir')).toHaveLength(1);
+    expect(routes.filter((r) => r === 'evolution')).toHaveLength(1);
+    d.sim.control.setLatency(0, 'oracle');
+    d.sim.control.setLatency(0, 'beauvoir');
+    await d.server.ds.cache.delete('finn:personality:v1:nft-1');
+  });
+
   it('serves a personality with its evolution, and null when Finn has none', async () => {
     d.sim.control.setBeauvoir('nft-1', { name: 'Bera', traits: ['kind'] });
     d.sim.control.setEvolution('nft-1', [{ version: 2, timestamp: '2025-02-01T00:00:00.000Z', changes: ['x'], trigger: 'chat' }] as never);

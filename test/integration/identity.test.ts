@@ -13,6 +13,7 @@ describe('identities, conviction and the viewer', () => {
   const subject = `${uniqueTag('identity')}.`;
   const wallet = newWallet();
   const owner = newWallet();
+  const crowd = newWallet();
   let d: TestDixie;
   let file: Awaited<ReturnType<typeof tempAllowlistPath>>;
 
@@ -24,7 +25,7 @@ describe('identities, conviction and the viewer', () => {
 
   beforeAll(async () => {
     file = await tempAllowlistPath();
-    await writeAllowlist(file.path, [wallet], [SERVICE_KEY]);
+    await writeAllowlist(file.path, [wallet, crowd], [SERVICE_KEY]);
     d = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: file.path, DIXIE_RATE_LIMIT_RPM: '0', NATS_URL }, natsSubjectPrefix: subject });
     await waitFor(() => d.server.ds.nats?.isUp(), { what: 'NATS' });
   });
@@ -63,6 +64,19 @@ describe('identities, conviction and the viewer', () => {
     });
     for (let i = 0; i < 5; i++) expect((await viewer(auth)).viewer?.conviction?.tier).toBe('BUILDER');
     expect(stakingCalls(wallet) - before).toBe(1);
+  });
+
+  it('asks Finn once for a wallet whose uncached tier and NFTs many requests need at the same time', async () => {
+    d.sim.control.setStaking(crowd, 1500);
+    d.sim.control.setNfts(crowd, [{ nftId: 'nft-crowd' }]);
+    d.sim.control.setLatency(100, 'staking');
+    d.sim.control.setLatency(100, 'nfts');
+    const auth = await walletAuth(crowd);
+    const nftCalls = () => d.sim.control.requests.filter((r) => r.route === 'nfts' && r.path.toLowerCase().includes(crowd.toLowerCase())).length;
+    const results = await Promise.all(Array.from({ length: 20 }, () => viewer(auth)));
+    for (const r of results) expect(r.viewer).toMatchObject({ conviction: { tier: 'ARCHITECT', bgtStaked: 1500 }, nfts: [{ nftId: 'nft-crowd' }] });
+    expect(stakingCalls(crowd)).toBe(1);
+    expect(nftCalls()).toBe(1);
   });
 
   it('invalidates a cached tier on dixie.staking.changed and ignores malformed messages', async () => {

@@ -42,13 +42,13 @@ const FALLBACK_ORACLE: OracleView = { nftId: 'oracle', name: 'The Oracle', damp9
 
 export function createAgentService(deps: { finn: Finn; cache: Cache; personalityTtl: number }): AgentService {
   const { finn, cache } = deps;
-  const oracleOnce = createSingleFlight<OracleView>();
-  const personalityOnce = createSingleFlight<PersonalityView | null>();
+  const oracleLoads = createSingleFlight<OracleView>();
+  const personalityLoads = createSingleFlight<PersonalityView | null>();
   return {
     async oracle(ctx) {
       const cached = await cache.get<OracleView>(ORACLE_KEY);
       if (cached) return cached;
-      return oracleOnce(ORACLE_KEY, async () => {
+      return oracleLoads.run(ORACLE_KEY, async () => {
         const o = await viaFinn(finn.breaker, () => finn.client.oracle(ctx));
         const view: OracleView = o
           ? { nftId: o.nftId, name: o.name, damp96Summary: o.damp96_summary ?? null, beauvoirHash: o.beauvoir_hash ?? null }
@@ -61,7 +61,7 @@ export function createAgentService(deps: { finn: Finn; cache: Cache; personality
       const key = `finn:personality:v1:${assertNftId(nftId)}`;
       const cached = await cache.get<{ value: PersonalityView | null }>(key);
       if (cached) return cached.value;
-      return personalityOnce(key, () => loadPersonality(nftId, key, ctx));
+      return personalityLoads.run(key, () => loadPersonality(nftId, key, ctx));
     },
   };
 

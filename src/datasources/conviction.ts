@@ -45,6 +45,8 @@ export function createConviction(deps: {
       ? { tier: config.convictionFallbackTier, bgtStaked: null, source: 'LEGACY_ALLOWLIST', modelPool: modelPoolFor(config.convictionFallbackTier) }
       : { tier: 'OBSERVER', bgtStaked: null, source: 'DEFAULT', modelPool: modelPoolFor('OBSERVER') };
 
+  /** In-flight Finn lookups per cache key; an invalidation forgets the key's (see single-flight.ts). */
+  const loads = createSingleFlight<Conviction>();
   const unsubscribe = nats?.subscribe(STAKING_CHANGED_SUBJECT, async (data) => {
     const wallet = data && typeof data === 'object' ? (data as Record<string, unknown>)['wallet'] : undefined;
     const normalised = typeof wallet === 'string' ? normaliseWallet(wallet) : null;
@@ -52,11 +54,11 @@ export function createConviction(deps: {
       logger.warn({ event: 'staking_changed_invalid' }, `ignored a malformed ${STAKING_CHANGED_SUBJECT} message`);
       return;
     }
+    loads.forget(keyOf(normalised));
     await cache.delete(keyOf(normalised));
   });
 
-  const loadOnce = createSingleFlight<Conviction>();
-  async function load(wallet: string, key: string, ctx: FinnCallContext | undefined): Promise<Conviction> {
+  async function load(wallet: string, key: string, ctx: FinnCallContext | undefined, current: () => boolean): Promise<Conviction> {
     let staking;
     try {
       staking = await finn.staking(wallet, ctx);
@@ -66,12 +68,12 @@ export function createConviction(deps: {
     }
     if (!staking) {
       const result = fallback(wallet);
-      await cache.set(key, result, Math.min(FALLBACK_TTL_S, config.convictionTierTtl));
+      if (current()) await cache.set(key, result, Math.min(FALLBACK_TTL_S, config.convictionTierTtl));
       return result;
     }
     const tier = tierForStake(staking.bgtStaked);
     const result: Conviction = { tier, bgtStaked: staking.bgtStaked, source: 'STAKING', modelPool: modelPoolFor(tier) };
-    await cache.set(key, result, config.convictionTierTtl);
+    if (current()) await cache.set(key, result, config.convictionTierTtl);
     return result;
   }
 
@@ -79,9 +81,10 @@ export function createConviction(deps: {
     async forWallet(wallet, ctx) {
       const key = keyOf(wallet);
       const cached = await cache.get<Conviction>(key);
-      return cached ?? loadOnce(key, () => load(wallet, key, ctx));
+      return cached ?? loads.run(key, (current) => load(wallet, key, ctx, current));
     },
     async invalidate(wallet) {
+      loads.forget(keyOf(wallet));
       await cache.delete(keyOf(wallet));
       if (nats?.isUp()) nats.publish(STAKING_CHANGED_SUBJECT, { wallet });
     },

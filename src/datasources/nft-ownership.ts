@@ -16,7 +16,7 @@ const keyOf = (wallet: string) => `nfts:v1:${wallet.toLowerCase()}`;
  * Failures are never cached.
  */
 export function createNftDirectory(deps: { finn: FinnClient; cache: Cache; ttlSeconds: number }): NftDirectory {
-  const loadOnce = createSingleFlight<Nft[]>();
+  const loads = createSingleFlight<Nft[]>();
   return {
     async forWallet(wallet, ctx) {
       const key = keyOf(wallet);
@@ -24,7 +24,7 @@ export function createNftDirectory(deps: { finn: FinnClient; cache: Cache; ttlSe
         const hit = await deps.cache.get<Nft[]>(key);
         if (hit) return hit;
       }
-      return loadOnce(key, async () => {
+      return loads.run(key, async () => {
         const list = (await deps.finn.walletNfts(wallet, ctx)) ?? [];
         await deps.cache.set(key, list, deps.ttlSeconds);
         return list;

@@ -14,6 +14,7 @@ describe('identities, conviction and the viewer', () => {
   const wallet = newWallet();
   const owner = newWallet();
   const crowd = newWallet();
+  const mover = newWallet();
   let d: TestDixie;
   let file: Awaited<ReturnType<typeof tempAllowlistPath>>;
 
@@ -25,7 +26,7 @@ describe('identities, conviction and the viewer', () => {
 
   beforeAll(async () => {
     file = await tempAllowlistPath();
-    await writeAllowlist(file.path, [wallet, crowd], [SERVICE_KEY]);
+    await writeAllowlist(file.path, [wallet, crowd, mover], [SERVICE_KEY]);
     d = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: file.path, DIXIE_RATE_LIMIT_RPM: '0', NATS_URL }, natsSubjectPrefix: subject });
     await waitFor(() => d.server.ds.nats?.isUp(), { what: 'NATS' });
   });
@@ -95,6 +96,26 @@ describe('identities, conviction and the viewer', () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it('does not cache what a lookup read before its wallet was invalidated, nor share it with later requests', async () => {
+    d.sim.control.setStaking(mover, 150);
+    d.sim.control.setLatency(300, 'staking');
+    const auth = await walletAuth(mover);
+    const before = viewer(auth);
+    await waitFor(() => stakingCalls(mover) === 1, { what: 'the first lookup in flight' });
+    await d.server.ds.conviction.invalidate(mover);
+    // The second lookup reads Finn later than the first: the stake changes in between.
+    d.sim.control.setLatency(900, 'staking');
+    const after = viewer(auth);
+    await waitFor(() => stakingCalls(mover) === 2, { what: 'a second lookup, not the first one joined' });
+    expect((await before).viewer?.conviction?.tier).toBe('BUILDER');
+    d.sim.control.setStaking(mover, 20_000);
+    expect(await d.server.ds.cache.get(`conviction:v1:${mover.toLowerCase()}`)).toBeUndefined();
+    expect((await after).viewer?.conviction?.tier).toBe('SOVEREIGN');
+    // (The invalidation's own NATS echo may arrive after the second lookup started and retire it too.)
+    d.sim.control.setLatency(0, 'staking');
+    expect((await viewer(auth)).viewer?.conviction?.tier).toBe('SOVEREIGN');
   });
 
   it('falls back when Finn does not serve B6 (allowlisted → fallback tier, else OBSERVER) or is unreachable', async () => {

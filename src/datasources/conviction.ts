@@ -45,6 +45,11 @@ export function createConviction(deps: {
       ? { tier: config.convictionFallbackTier, bgtStaked: null, source: 'LEGACY_ALLOWLIST', modelPool: modelPoolFor(config.convictionFallbackTier) }
       : { tier: 'OBSERVER', bgtStaked: null, source: 'DEFAULT', modelPool: modelPoolFor('OBSERVER') };
 
+  const fromStake = (bgtStaked: number): Conviction => {
+    const tier = tierForStake(bgtStaked);
+    return { tier, bgtStaked, source: 'STAKING', modelPool: modelPoolFor(tier) };
+  };
+
   /** In-flight Finn lookups per cache key; an invalidation forgets the key's (see single-flight.ts). */
   const loads = createSingleFlight<Conviction>();
   const unsubscribe = nats?.subscribe(STAKING_CHANGED_SUBJECT, async (data) => {
@@ -54,9 +59,14 @@ export function createConviction(deps: {
       logger.warn({ event: 'staking_changed_invalid' }, `ignored a malformed ${STAKING_CHANGED_SUBJECT} message`);
       return;
     }
-    loads.forget(keyOf(normalised));
-    await cache.delete(keyOf(normalised));
+    await forgetHere(normalised);
   });
+
+  /** Drops this instance's cached tier and retires a lookup in flight for it. */
+  async function forgetHere(wallet: string): Promise<void> {
+    loads.forget(keyOf(wallet));
+    await cache.delete(keyOf(wallet));
+  }
 
   async function load(wallet: string, key: string, ctx: FinnCallContext | undefined, current: () => boolean): Promise<Conviction> {
     let staking;
@@ -66,14 +76,9 @@ export function createConviction(deps: {
       logger.warn({ event: 'conviction_fallback', reason: err instanceof Error ? err.name : 'error' }, 'Finn staking unavailable; fallback tier');
       staking = null;
     }
-    if (!staking) {
-      const result = fallback(wallet);
-      if (current()) await cache.set(key, result, Math.min(FALLBACK_TTL_S, config.convictionTierTtl));
-      return result;
-    }
-    const tier = tierForStake(staking.bgtStaked);
-    const result: Conviction = { tier, bgtStaked: staking.bgtStaked, source: 'STAKING', modelPool: modelPoolFor(tier) };
-    if (current()) await cache.set(key, result, config.convictionTierTtl);
+    const result = staking ? fromStake(staking.bgtStaked) : fallback(wallet);
+    const ttl = staking ? config.convictionTierTtl : Math.min(FALLBACK_TTL_S, config.convictionTierTtl);
+    if (current()) await cache.set(key, result, ttl);
     return result;
   }
 
@@ -84,8 +89,7 @@ export function createConviction(deps: {
       return cached ?? loads.run(key, (current) => load(wallet, key, ctx, current));
     },
     async invalidate(wallet) {
-      loads.forget(keyOf(wallet));
-      await cache.delete(keyOf(wallet));
+      await forgetHere(wallet);
       if (nats?.isUp()) nats.publish(STAKING_CHANGED_SUBJECT, { wallet });
     },
     close: () => unsubscribe?.(),

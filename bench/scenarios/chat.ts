@@ -8,8 +8,9 @@
  * latency per delta" is the difference of the two distributions, the first delta of every stream
  * included, and again for the deltas sent while all 1,000 streams are open. Two pairs of runs: the
  * prompts spread over one delta interval, then all in the same millisecond (stress); in each pair
- * the direct run starts every stream on the schedule at which the simulator started it through
- * Dixie, so that both runs send the same deltas at the same moments. Also printed:
+ * the direct run opens every stream's Finn socket and starts the stream on the schedule at which the
+ * simulator accepted Dixie's socket and started it, so that the simulator does the same work at
+ * the same moments in both runs: the same upgrades, the same deltas. Also printed:
  * time to the first delta and to ChatModelSelection (subscription set-up, Dixie's Finn connect),
  * deltas/s, Dixie's CPU per delta, its RSS per open subscription (peak while streaming, and after a
  * full GC in a fresh process), lost or reordered deltas.
@@ -193,6 +194,8 @@ class StampingWebSocket extends WebSocket {
 
 /** When the simulator handed each `text_delta` of a session to a socket; loaded after each run. */
 const sentStamps = new Map<string, { t: Float64Array; n: number }>();
+/** When the simulator accepted each session's stream socket (epoch ms); loaded with the stamps. */
+const socketOpens = new Map<string, number>();
 
 /** The simulator in its own process: its pauses are not the load generator's, nor the reverse. */
 interface SimProcess {
@@ -202,7 +205,7 @@ interface SimProcess {
   setStaking(wallet: string, bgt: number): Promise<void>;
   /** Forgets the send stamps (runs reuse the same sessions). */
   clearStamps(): Promise<void>;
-  /** Reads the send stamps of the run into `sentStamps`. */
+  /** Reads the send stamps of the run into `sentStamps`, and its socket opens into `socketOpens`. */
   loadStamps(): Promise<void>;
   close(): Promise<void>;
 }
@@ -224,12 +227,15 @@ async function startSimProcess(options: Record<string, unknown>): Promise<SimPro
     setStaking: (wallet, bgt) => ask({ type: 'staking', wallet, bgt }),
     clearStamps: async () => {
       sentStamps.clear();
+      socketOpens.clear();
       await ask({ type: 'clear' });
     },
     loadStamps: async () => {
-      const { stamps } = await child.request!<{ stamps: Record<string, number[]> }>({ type: 'stamps' });
+      const { stamps, opens } = await child.request!<{ stamps: Record<string, number[]>; opens: Record<string, number> }>({ type: 'stamps' });
       sentStamps.clear();
       for (const [id, list] of Object.entries(stamps)) sentStamps.set(id, { t: Float64Array.from(list), n: list.length });
+      socketOpens.clear();
+      for (const [id, at] of Object.entries(opens)) socketOpens.set(id, at);
     },
     close: () => child.stop(),
   };
@@ -273,17 +279,32 @@ function startAt(starts: Array<() => void>, offsetsMs: number[]): void {
   tick();
 }
 
+/** When the direct run opens each stream's socket and sends its prompt, ms after it starts; `streams` order. */
+interface Schedule {
+  openMs: number[];
+  promptMs: number[];
+}
+
+/** Every socket opened at once, each prompt sent as soon as its socket is open (warm-up). */
+function allAtOnce(n: number): Schedule {
+  return { openMs: new Array<number>(n).fill(0), promptMs: new Array<number>(n).fill(0) };
+}
+
 /**
- * When the simulator started each stream of the run it last streamed, as offsets from the first:
- * its first delta's send stamp (0 for a stream that sent none). `streams` order.
+ * What the simulator did in the run it last streamed, as a schedule to replay: when it accepted
+ * each stream's socket, and when it started the stream (its first delta's send stamp less the
+ * pace: the first delta follows the prompt by one delay), as offsets from the first socket. A
+ * stream the simulator has no record of is opened and prompted at 0.
  */
-function startSchedule(streams: Stream[]): number[] {
-  const first = streams.map((st) => {
+function replaySchedule(streams: Stream[]): Schedule {
+  const prompted = streams.map((st) => {
     const x = sentStamps.get(st.sessionId);
-    return x?.n ? x.t[0]! : Number.NaN;
+    return x?.n ? x.t[0]! - DELAY_MS : Number.NaN;
   });
-  const t0 = Math.min(...first.filter((t) => !Number.isNaN(t)));
-  return first.map((t) => (Number.isNaN(t) ? 0 : t - t0));
+  const opened = streams.map((st, k) => socketOpens.get(st.sessionId) ?? prompted[k]!);
+  const t0 = Math.min(...opened.filter((t) => !Number.isNaN(t)));
+  const openMs = opened.map((t) => (Number.isNaN(t) ? 0 : t - t0));
+  return { openMs, promptMs: prompted.map((t, k) => (Number.isNaN(t) ? openMs[k]! : Math.max(openMs[k]!, t - t0))) };
 }
 
 async function waitAll(seen: Seen[], timeoutMs: number): Promise<void> {
@@ -387,44 +408,57 @@ async function holdOpen(clients: Client[], streams: Stream[][], timeoutMs: numbe
 }
 
 /**
- * Straight on the simulator: one Finn socket per stream, opened before the clock starts at the
- * prompt; stream k's prompt is sent `scheduleMs[k]` after the first.
+ * Straight on the simulator: one Finn socket per stream, opened `schedule.openMs[k]` after the run
+ * starts (when Dixie opened its socket for that stream in the run replayed), its prompt sent at
+ * `schedule.promptMs[k]` or as soon as the socket is open, and the socket closed after `agent_end`
+ * as Dixie closes its own. The simulator then accepts the same sockets and sends the same deltas at
+ * the same moments as in the run through Dixie, and its work for them (upgrades, the garbage they
+ * leave) weighs on both runs alike.
  */
-async function runDirect(name: string, sim: SimProcess, streams: Stream[], scheduleMs: number[]): Promise<RunStats> {
+async function runDirect(name: string, sim: SimProcess, streams: Stream[], schedule: Schedule): Promise<RunStats> {
   const seen = streams.map(newSeen);
   const sockets: WebSocket[] = [];
-  try {
-    await pool(streams, 50, async (st, i) => {
-      const ws = new StampingWebSocket(`${sim.wsUrl}/ws/${st.sessionId}`);
-      sockets[i] = ws;
-      ws.on('error', () => undefined);
-      await withTimeout(new Promise<void>((resolve, reject) => {
-        ws.once('open', () => resolve());
-        ws.once('error', reject);
-        ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade ${res.statusCode}`)));
-      }), 10_000, `open Finn socket ${i}`);
-      const s = seen[i]!;
-      ws.on('message', (data) => {
-        const now = chunkAt;
-        s.firstEventAt ??= now;
-        const frame = JSON.parse(String(data)) as { type: string; data?: { delta?: string; message?: string } };
-        if (frame.type === 'text_delta') {
-          recordDelta(s, frame.data?.delta ?? '', now);
-        } else if (frame.type === 'error') {
-          s.error = frame.data?.message ?? 'error';
-          s.done = true;
-        } else if (frame.type === 'agent_end') {
-          s.done = true;
-        }
-      });
+  const due: boolean[] = streams.map(() => false);
+  const prompt = (k: number): void => {
+    seen[k]!.sentAt = clock();
+    sockets[k]!.send(JSON.stringify({ type: 'prompt', text: streams[k]!.text }));
+  };
+  const fail = (s: Seen, error: string): void => {
+    s.error ??= error;
+    s.done = true;
+  };
+  const opens = streams.map((st, k) => () => {
+    const s = seen[k]!;
+    const ws = new StampingWebSocket(`${sim.wsUrl}/ws/${st.sessionId}`);
+    sockets[k] = ws;
+    ws.on('error', (err) => fail(s, `Finn socket ${k}: ${err.message}`));
+    ws.once('unexpected-response', (_req, res) => fail(s, `Finn socket ${k}: upgrade ${res.statusCode}`));
+    ws.once('open', () => {
+      if (due[k]) prompt(k);
     });
+    ws.on('message', (data) => {
+      const now = chunkAt;
+      s.firstEventAt ??= now;
+      const frame = JSON.parse(String(data)) as { type: string; data?: { delta?: string; message?: string } };
+      if (frame.type === 'text_delta') {
+        recordDelta(s, frame.data?.delta ?? '', now);
+      } else if (frame.type === 'error') {
+        fail(s, frame.data?.message ?? 'error');
+      } else if (frame.type === 'agent_end') {
+        s.done = true;
+        ws.close();
+      }
+    });
+  });
+  const prompts = streams.map((_, k) => () => {
+    due[k] = true;
+    if (sockets[k]?.readyState === WebSocket.OPEN) prompt(k);
+  });
+  try {
     await sim.clearStamps();
     const start = clock();
-    const starts = streams.map((st, k) => () => {
-      seen[k]!.sentAt = clock();
-      sockets[k]!.send(JSON.stringify({ type: 'prompt', text: st.text }));
-    });
-    startAt(starts, scheduleMs);
+    startAt(opens, schedule.openMs);
+    startAt(prompts, schedule.promptMs);
     await waitAll(seen, RUN_TIMEOUT_MS);
     await sim.loadStamps();
     return { name, seen, wallMs: clock() - start, ...hops(seen, streams) };
@@ -594,16 +628,18 @@ export async function chatScenario(): Promise<void> {
     // working size), so that the first measured run does not pay for them.
     await sim.setStream({ deltas: 10, delayMs: 50, tools: false });
     await runDixie('warm-up', sim, clients, streams, 0);
-    await runDirect('warm-up', sim, flat, spreadOffsets(flat.length, 0));
+    await runDirect('warm-up', sim, flat, allAtOnce(flat.length));
     await sim.setStream({ deltas: DELTAS, delayMs: DELAY_MS, tools: false });
     await sleep(1000);
 
     const pid = dixie.pid;
     /**
      * One pair of runs: through Dixie with the prompts started over `staggerMs`, then direct on the
-     * schedule at which the simulator started those streams. Dixie's set-up decides when each
-     * prompt reaches the simulator, and the simulator keeps every stream on its start's phase for
-     * all 50 deltas: replaying the schedule sends the same deltas in the same bunches both times.
+     * schedule at which the simulator accepted Dixie's Finn sockets and started those streams.
+     * Dixie's set-up decides when each socket opens and each prompt reaches the simulator, and the
+     * simulator keeps every stream on its start's phase for all 50 deltas: replaying the schedule
+     * sends the same deltas in the same bunches both times, and puts the simulator's 1,000 socket
+     * upgrades (and their garbage) in both runs, where they used to be in the run through Dixie only.
      */
     const pairOfRuns = async (mode: string, staggerMs: number) => {
       const rssBefore = await rssBytes(pid);
@@ -615,10 +651,10 @@ export async function chatScenario(): Promise<void> {
         if (open > rssPeak.open || rss > rssPeak.rss) rssPeak = { rss, open };
       });
       const cpuUsed = (await cpuMs(pid)) - cpuBefore;
-      const schedule = startSchedule(flat);
+      const schedule = replaySchedule(flat);
       await sleep(1000);
       const rssAfter = await rssBytes(pid);
-      const direct = await runDirect(`direct to simulator (${total} sockets), ${mode}: the Dixie run's start schedule`, sim, flat, schedule);
+      const direct = await runDirect(`direct to simulator (${total} sockets), ${mode}: the Dixie run's socket and start schedule`, sim, flat, schedule);
       await sleep(500);
       return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, rssBefore, rssPeak, rssAfter };
     };

@@ -44,6 +44,11 @@ export interface SimOptions {
    * delta's wall-clock send time with it, in bench/servers/finn-sim.ts).
    */
   onFrameSent?: (sessionId: string, frame: FinnFrame) => void;
+  /**
+   * Called when a stream socket is accepted for an existing session (the chat benchmark replays
+   * when Dixie opened its Finn sockets in the direct run, in bench/servers/finn-sim.ts).
+   */
+  onSocketOpened?: (sessionId: string) => void;
 }
 
 export interface NftFixture {

@@ -142,6 +142,7 @@ export function createWsStream(state: SimState): WsStream {
       ws.close(4004, 'Session not found');
       return;
     }
+    state.options.onSocketOpened?.(sessionId);
     resetIdle(conn);
     ws.on('message', (data) => onFrame(conn, data));
   }

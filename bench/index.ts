@@ -3,6 +3,7 @@
  * prints its numbers and a PASS/MISS line per target. Not part of the tests; a miss never fails the run.
  * `BENCH_ONLY=health,viewer,chat,memory` selects scenarios (default: all, in that order).
  */
+import { machineLine } from './machine.js';
 import { chatScenario } from './scenarios/chat.js';
 import { healthScenario } from './scenarios/health.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -23,6 +24,7 @@ if (unknown.length) {
 }
 const selected = wanted.length ? Object.keys(SCENARIOS).filter((name) => wanted.includes(name)) : Object.keys(SCENARIOS);
 
+console.log(machineLine());
 for (const name of selected) {
   console.log(`\n## ${name}`);
   try {

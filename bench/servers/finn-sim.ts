@@ -15,17 +15,22 @@ type Request =
   | { type: 'clear' }
   | { type: 'stamps' };
 
-let stamps = new Map<string, number[]>();
+/** Per session, preallocated: a growing array of numbers per stream would be copied and promoted by the simulator's scavenges. */
+let stamps = new Map<string, { t: Float64Array; n: number }>();
 let opens = new Map<string, number>();
 const epochNow = () => performance.timeOrigin + performance.now();
 const sim = await startFinnSim({
   ...(JSON.parse(process.env.FINN_SIM_OPTIONS ?? '{}') as Record<string, unknown>),
   onFrameSent: (sessionId, frame) => {
     if (frame.type !== 'text_delta') return;
-    const now = epochNow();
-    const list = stamps.get(sessionId);
-    if (list) list.push(now);
-    else stamps.set(sessionId, [now]);
+    let list = stamps.get(sessionId);
+    if (!list) stamps.set(sessionId, (list = { t: new Float64Array(64), n: 0 }));
+    if (list.n === list.t.length) {
+      const grown = new Float64Array(list.t.length * 2);
+      grown.set(list.t);
+      list.t = grown;
+    }
+    list.t[list.n++] = epochNow();
   },
 });
 
@@ -42,7 +47,8 @@ process.on('message', (m: Request) => {
       opens = new Map();
       break;
     case 'stamps':
-      process.send?.({ type: 'stamps', stamps: Object.fromEntries(stamps), opens: Object.fromEntries(opens) });
+      const lists = Object.fromEntries([...stamps].map(([id, { t, n }]) => [id, Array.from(t.subarray(0, n))]));
+      process.send?.({ type: 'stamps', stamps: lists, opens: Object.fromEntries(opens) });
       return;
   }
   process.send?.({ type: m.type });

@@ -19,6 +19,7 @@ type Request =
 let stamps = new Map<string, { t: Float64Array; n: number }>();
 let opens = new Map<string, number>();
 const epochNow = () => performance.timeOrigin + performance.now();
+const stampLists = () => Object.fromEntries([...stamps].map(([id, { t, n }]) => [id, Array.from(t.subarray(0, n))]));
 const sim = await startFinnSim({
   ...(JSON.parse(process.env.FINN_SIM_OPTIONS ?? '{}') as Record<string, unknown>),
   onFrameSent: (sessionId, frame) => {
@@ -47,8 +48,7 @@ process.on('message', (m: Request) => {
       opens = new Map();
       break;
     case 'stamps':
-      const lists = Object.fromEntries([...stamps].map(([id, { t, n }]) => [id, Array.from(t.subarray(0, n))]));
-      process.send?.({ type: 'stamps', stamps: lists, opens: Object.fromEntries(opens) });
+      process.send?.({ type: 'stamps', stamps: stampLists(), opens: Object.fromEntries(opens) });
       return;
   }
   process.send?.({ type: m.type });

@@ -423,8 +423,10 @@ async function runDirect(name: string, sim: SimProcess, streams: Stream[], sched
     seen[k]!.sentAt = clock();
     sockets[k]!.send(JSON.stringify({ type: 'prompt', text: streams[k]!.text }));
   };
+  // A socket's error after its stream ended (closing after agent_end) is not the stream's.
   const fail = (s: Seen, error: string): void => {
-    s.error ??= error;
+    if (s.done) return;
+    s.error = error;
     s.done = true;
   };
   const opens = streams.map((st, k) => () => {

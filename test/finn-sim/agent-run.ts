@@ -132,8 +132,14 @@ export function runAgent(state: SimState, session: SimSession, text: string, sin
     state.runs.set(session.id, {
       abort: () => {
         if (ended) return;
-        if (!state.closed) sink.send({ type: 'agent_end', data: {} });
-        end(state.closed ? 'closed' : 'aborted');
+        const outcome = state.closed ? 'closed' : 'aborted';
+        try {
+          if (!state.closed) sink.send({ type: 'agent_end', data: {} });
+        } catch (err) {
+          // As a failed frame: the run's promise rejects, the caller of abort() is not thrown at.
+          return end(outcome, err);
+        }
+        end(outcome);
       },
     });
   });

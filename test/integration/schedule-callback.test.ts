@@ -143,8 +143,10 @@ describe('POST /api/schedule/callback', () => {
     const both = await Promise.all([a, b].map((d) => postCallback(d.url, { scheduleId: id, messageId: 'twin' }, { timestamp: ts })));
     expect(both.map((r) => r.status).sort()).toEqual([200, 401]);
     // Different signatures (timestamps) but one messageId: the unique index, not the replay guard, decides.
+    // One base second: reading the clock per request let a second boundary give two of them the same timestamp.
+    const base = nowS();
     const twins = await Promise.all(
-      [a, b, a, b].map((d, i) => postCallback(d.url, { scheduleId: id, messageId: 'twin-2' }, { timestamp: String(nowS() - 10 - i) })),
+      [a, b, a, b].map((d, i) => postCallback(d.url, { scheduleId: id, messageId: 'twin-2' }, { timestamp: String(base - 10 - i) })),
     );
     expect(twins.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(new Set(twins.map((r) => r.body.firedAt)).size).toBe(1);
@@ -176,10 +178,11 @@ describe('scheduleFired across instances', () => {
     try {
       // Re-post (new timestamp and messageId) until the subscription is live on B: NATS interest is asynchronous.
       let n = 0;
+      const base = nowS();
       await waitFor(async () => {
         if (errors.length) throw new Error(JSON.stringify(errors));
         if (got.length) return true;
-        await postCallback(a.url, { scheduleId: id, messageId: `live-${n}` }, { timestamp: String(nowS() - n++) });
+        await postCallback(a.url, { scheduleId: id, messageId: `live-${n}` }, { timestamp: String(base - n++) });
         return false;
       }, { timeoutMs: 5_000, intervalMs: 200, what: 'scheduleFired on B' });
       expect(got[0]).toMatchObject({ scheduleId: id, nftId: NFT, status: 'SUCCESS', firedBy: 'FINN', messageId: expect.stringMatching(/^live-/) });

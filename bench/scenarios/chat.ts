@@ -32,6 +32,7 @@ import { splitDeltas } from '../../test/finn-sim/index.js';
 import type { StreamConfig } from '../../test/finn-sim/types.js';
 import { newWallet, walletToken, writeAllowlist } from '../../test/helpers/auth.js';
 import { MAX_SUBSCRIPTIONS_PER_IDENTITY } from '../../src/ws-guards.js';
+import { epochNow } from '../clock.js';
 import { BENCH_JWT_KEY, cpuMs, gqlOnce, startChild, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child, type MemorySample } from '../lib.js';
 
 const WALLETS = Number(process.env.BENCH_CHAT_WALLETS ?? 50);
@@ -58,7 +59,7 @@ interface Stream {
 interface Seen {
   sentAt: number;
   expected: readonly string[];
-  /** `clock()` when each delta arrived (compared with the simulator's send stamp). */
+  /** `epochNow()` when each delta arrived (compared with the simulator's send stamp). */
   recv: Float64Array;
   /** Deltas received. */
   n: number;
@@ -81,7 +82,7 @@ interface RunStats {
    * first delta and before the first stream's last one (no subscription starting or ending).
    */
   hopSteady: number[];
-  /** Steady-state deltas slower than SLOW_MS: [send time (`clock()`), latency]. */
+  /** Steady-state deltas slower than SLOW_MS: [send time (`epochNow()`), latency]. */
   slow: Array<[number, number]>;
   /** Send stamps of the steady-state deltas, ascending: how bunched the simulator sent them. */
   sentSteady: Float64Array;
@@ -164,11 +165,6 @@ function recordDelta(s: Seen, delta: string, now: number): void {
   s.n += 1;
 }
 
-/**
- * Wall-clock ms with sub-ms precision. The simulator runs in its own process (bench/servers/
- * finn-sim.ts) and stamps with the same expression; both read the system clock.
- */
-const clock = (): number => performance.timeOrigin + performance.now();
 
 /**
  * When the TCP chunk being dispatched reached the load generator: set by a `data` listener that
@@ -186,7 +182,7 @@ class StampingWebSocket extends WebSocket {
     // 'upgrade' comes before ws attaches its own data listener to the socket, so this one runs first.
     this.once('upgrade', (res) => {
       res.socket.prependListener('data', () => {
-        chunkAt = clock();
+        chunkAt = epochNow();
       });
     });
   }
@@ -326,12 +322,12 @@ async function runDixie(name: string, sim: SimProcess, clients: Client[], stream
       await sleep(10);
     }
   })();
-  const start = clock();
+  const start = epochNow();
   const starts: Array<() => void> = [];
   try {
     streams.forEach((ws, w) => ws.forEach((st, i) => starts[i * streams.length + w] = () => {
       const s = seen[w]![i]!;
-      s.sentAt = clock();
+      s.sentAt = epochNow();
       disposers.push(clients[w]!.subscribe<{ chat: { __typename: string; delta?: string; code?: string; message?: string } }>(
         { query: SUBSCRIPTION, variables: { s: st.sessionId, t: st.text } },
         {
@@ -365,7 +361,7 @@ async function runDixie(name: string, sim: SimProcess, clients: Client[], stream
     startAt(ordered, spreadOffsets(ordered.length, staggerMs));
     await waitAll(flat, RUN_TIMEOUT_MS);
     await sim.loadStamps();
-    return { name, seen: flat, wallMs: clock() - start, ...hops(flat, streams.flat()) };
+    return { name, seen: flat, wallMs: epochNow() - start, ...hops(flat, streams.flat()) };
   } finally {
     sampling = false;
     await sampler;
@@ -420,7 +416,7 @@ async function runDirect(name: string, sim: SimProcess, streams: Stream[], sched
   const sockets: WebSocket[] = [];
   const due: boolean[] = streams.map(() => false);
   const prompt = (k: number): void => {
-    seen[k]!.sentAt = clock();
+    seen[k]!.sentAt = epochNow();
     sockets[k]!.send(JSON.stringify({ type: 'prompt', text: streams[k]!.text }));
   };
   // A socket's error after its stream ended (closing after agent_end) is not the stream's.
@@ -458,12 +454,12 @@ async function runDirect(name: string, sim: SimProcess, streams: Stream[], sched
   });
   try {
     await sim.clearStamps();
-    const start = clock();
+    const start = epochNow();
     startAt(opens, schedule.openMs);
     startAt(prompts, schedule.promptMs);
     await waitAll(seen, RUN_TIMEOUT_MS);
     await sim.loadStamps();
-    return { name, seen, wallMs: clock() - start, ...hops(seen, streams) };
+    return { name, seen, wallMs: epochNow() - start, ...hops(seen, streams) };
   } finally {
     for (const ws of sockets) ws?.terminate();
   }

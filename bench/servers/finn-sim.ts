@@ -3,10 +3,11 @@
  * (its clients) are not also the sender's pauses. Options come as JSON in FINN_SIM_OPTIONS; prints
  * `{"port":n}`. IPC requests, each answered with a message of the same `type`:
  * `stream` (setStream), `staking` (setStaking), `clear` (forget send stamps), `stamps` (the send time
- * of every text_delta per session, and when each session's stream socket was accepted, epoch ms as
- * `performance.timeOrigin + performance.now()`).
+ * of every text_delta per session, and when each session's stream socket was accepted, epoch ms from
+ * bench/clock.ts, the clock the load generator stamps receipts with).
  */
 import { startFinnSim } from '../../test/finn-sim/index.js';
+import { epochNow } from '../clock.js';
 import type { StreamConfig } from '../../test/finn-sim/types.js';
 
 type Request =
@@ -18,7 +19,6 @@ type Request =
 /** Per session, preallocated: a growing array of numbers per stream would be copied and promoted by the simulator's scavenges. */
 let stamps = new Map<string, { t: Float64Array; n: number }>();
 let opens = new Map<string, number>();
-const epochNow = () => performance.timeOrigin + performance.now();
 const stampLists = () => Object.fromEntries([...stamps].map(([id, { t, n }]) => [id, Array.from(t.subarray(0, n))]));
 const sim = await startFinnSim({
   ...(JSON.parse(process.env.FINN_SIM_OPTIONS ?? '{}') as Record<string, unknown>),

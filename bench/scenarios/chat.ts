@@ -33,7 +33,7 @@ import type { StreamConfig } from '../../test/finn-sim/types.js';
 import { newWallet, walletToken, writeAllowlist } from '../../test/helpers/auth.js';
 import { MAX_SUBSCRIPTIONS_PER_IDENTITY } from '../../src/ws-guards.js';
 import { epochNow } from '../clock.js';
-import { BENCH_JWT_KEY, cpuMs, gqlOnce, startChild, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child, type MemorySample } from '../lib.js';
+import { BENCH_JWT_KEY, cpuMs, ownCpuMs, gqlOnce, startChild, gqlTarget, pool, quantile, rssBytes, startDixie, verdict, withTimeout, type Child, type MemorySample } from '../lib.js';
 
 const WALLETS = Number(process.env.BENCH_CHAT_WALLETS ?? 50);
 const PER_WALLET = Math.min(Number(process.env.BENCH_CHAT_PER_WALLET ?? MAX_SUBSCRIPTIONS_PER_IDENTITY), MAX_SUBSCRIPTIONS_PER_IDENTITY);
@@ -197,6 +197,7 @@ const socketOpens = new Map<string, number>();
 interface SimProcess {
   url: string;
   wsUrl: string;
+  pid: number;
   setStream(stream: Partial<StreamConfig>): Promise<void>;
   setStaking(wallet: string, bgt: number): Promise<void>;
   /** Forgets the send stamps (runs reuse the same sessions). */
@@ -219,6 +220,7 @@ async function startSimProcess(options: Record<string, unknown>): Promise<SimPro
   return {
     url: `http://127.0.0.1:${child.port}`,
     wsUrl: `ws://127.0.0.1:${child.port}`,
+    pid: child.pid,
     setStream: (stream) => ask({ type: 'stream', stream }),
     setStaking: (wallet, bgt) => ask({ type: 'staking', wallet, bgt }),
     clearStamps: async () => {
@@ -642,6 +644,7 @@ export async function chatScenario(): Promise<void> {
     const pairOfRuns = async (mode: string, staggerMs: number) => {
       const rssBefore = await rssBytes(pid);
       const cpuBefore = await cpuMs(pid);
+      const [simBefore, lgBefore] = [await cpuMs(sim.pid), ownCpuMs()];
       let rssPeak = { rss: 0, open: 0 };
       const viaDixie = await runDixie(`through Dixie (${WALLETS} sockets × ${PER_WALLET}), ${mode}`, sim, clients, streams, staggerMs, async (open) => {
         if (open < rssPeak.open) return;
@@ -649,12 +652,16 @@ export async function chatScenario(): Promise<void> {
         if (open > rssPeak.open || rss > rssPeak.rss) rssPeak = { rss, open };
       });
       const cpuUsed = (await cpuMs(pid)) - cpuBefore;
+      const others = { sim: (await cpuMs(sim.pid)) - simBefore, lg: ownCpuMs() - lgBefore };
       const schedule = replaySchedule(flat);
+      const replayed = { opens: flat.filter((st) => socketOpens.has(st.sessionId)).length, starts: flat.filter((st) => sentStamps.get(st.sessionId)?.n).length };
       await sleep(1000);
       const rssAfter = await rssBytes(pid);
+      const [simBeforeDirect, lgBeforeDirect] = [await cpuMs(sim.pid), ownCpuMs()];
       const direct = await runDirect(`direct to simulator (${total} sockets), ${mode}: the Dixie run's socket and start schedule`, sim, flat, schedule);
+      const othersDirect = { sim: (await cpuMs(sim.pid)) - simBeforeDirect, lg: ownCpuMs() - lgBeforeDirect };
       await sleep(500);
-      return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, rssBefore, rssPeak, rssAfter };
+      return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, others, othersDirect, replayed, rssBefore, rssPeak, rssAfter };
     };
     // BENCH_CHAT_BURST=0 / BENCH_CHAT_MEMORY=0 skip the burst pair / the after-GC memory process (quicker experiments).
     const runs = [await pairOfRuns(`prompts spread over ${DELAY_MS} ms`, DELAY_MS)];
@@ -678,10 +685,13 @@ export async function chatScenario(): Promise<void> {
       console.log(`  slow deltas direct: ${episodes(d.slow)}`);
       const b = (r: Summary) => `at most ${r.bunches.max} within ${BUNCH_MS} ms, ${r.bunches.inBunches} deltas in bunches of ${BUNCH_OVER}+`;
       console.log(`  simulator send bunching, all streams open: through Dixie ${b(x)}; direct ${b(d)}`);
+      console.log(`  the direct run replayed ${r.replayed.opens} socket opens and ${r.replayed.starts} stream starts of the run through Dixie`);
       console.log(`  added latency per delta, every delta (subscriptions starting and ending included): p50 ${f(x.hop.p50 - d.hop.p50)} ms, p99 ${f(x.hop.p99 - d.hop.p99)} ms`);
       console.log(`  added time to the first delta since the prompt: p50 ${f(x.first.p50 - d.first.p50)} ms, p99 ${f(x.first.p99 - d.first.p99)} ms (through Dixie: subscribe, auth, Dixie opening its Finn socket; the direct sockets are open before the prompt)`);
       console.log(`  through Dixie, prompt → ChatModelSelection (GraphQL subscribe done, before the Finn socket): p50 ${f(x.firstEvent.p50)} ms, p99 ${f(x.firstEvent.p99)} ms`);
       console.log(`  Dixie CPU: ${(r.cpuUsed / 1000).toFixed(1)} s, ${((r.cpuUsed * 1000) / Math.max(1, x.deltas)).toFixed(0)} µs per delta forwarded (subscription set-up included)`);
+      const perDelta = (ms: number, n: number) => `${((ms * 1000) / Math.max(1, n)).toFixed(0)} µs`;
+      console.log(`  the other processes' CPU per delta, through Dixie vs direct: simulator ${perDelta(r.others.sim, x.deltas)} vs ${perDelta(r.othersDirect.sim, d.deltas)}, load generator ${perDelta(r.others.lg, x.deltas)} vs ${perDelta(r.othersDirect.lg, d.deltas)}`);
       const perSub = r.rssPeak.open ? (r.rssPeak.rss - r.rssBefore) / r.rssPeak.open : Number.NaN;
       console.log(`  Dixie RSS: ${mb(r.rssBefore)} before, peak ${mb(r.rssPeak.rss)} with ${r.rssPeak.open} open (${kb(perSub)} per open subscription, no GC: garbage and heap headroom included), ${mb(r.rssAfter)} 1 s after`);
     }

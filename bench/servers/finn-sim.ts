@@ -33,6 +33,9 @@ const sim = await startFinnSim({
     }
     list.t[list.n++] = epochNow();
   },
+  onSocketOpened: (sessionId) => {
+    opens.set(sessionId, epochNow());
+  },
 });
 
 process.on('message', (m: Request) => {

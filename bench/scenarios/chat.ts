@@ -212,7 +212,10 @@ async function startSimProcess(options: Record<string, unknown>): Promise<SimPro
   // BENCH_SERVER_CPUS=1: Dixie alone on core 1 while the direct and the Dixie runs share core 0 alike.
   const simCpus = process.env.BENCH_SIM_CPUS;
   // BENCH_SIM_NODE_ARGS: Node flags for the simulator's process only (e.g. `--import $PWD/bench/stall-log.mjs`).
-  const nodeArgs = process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  // --initial-old-space-size: the simulator stands in for a Finn on other machines; no mark-compact of its
+  // own (the promotions of 1,000 sockets' state made one fall in some runs and not in their pair) should
+  // pause the deltas of one run of a pair and not the other. The load generator starts the same way (package.json).
+  const nodeArgs = ['--initial-old-space-size=512', ...(process.env.BENCH_SIM_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const child = await startChild('bench/servers/finn-sim.ts', { FINN_SIM_OPTIONS: JSON.stringify(options) }, undefined, 60_000, { ipc: true, nodeArgs, ...(simCpus ? { cpus: simCpus } : {}) });
   const ask = async (msg: { type: string } & Record<string, unknown>) => {
     await child.request!(msg);

@@ -12,8 +12,10 @@
  * simulator accepted Dixie's socket and started it, so that the simulator does the same work at
  * the same moments in both runs: the same upgrades, the same deltas. Also printed:
  * time to the first delta and to ChatModelSelection (subscription set-up, Dixie's Finn connect),
- * deltas/s, Dixie's CPU per delta, its RSS per open subscription (peak while streaming, and after a
- * full GC in a fresh process), lost or reordered deltas.
+ * deltas/s, Dixie's CPU per delta and the simulator's and the load generator's in each run (the three
+ * share the machine's cores), how many socket opens and stream starts the direct run replayed, Dixie's
+ * RSS per open subscription (peak while streaming, and after a full GC in a fresh process), lost or
+ * reordered deltas.
  * Targets: added p99 ≤ 5 ms, ≤ 64 KB RSS per open subscription, zero lost or reordered deltas.
  * Knobs: BENCH_CHAT_DELAY_MS (200), BENCH_CHAT_WALLETS (50), BENCH_CHAT_PER_WALLET (20),
  * BENCH_CHAT_BURST=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair or the after-GC process;

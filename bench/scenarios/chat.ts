@@ -167,7 +167,6 @@ function recordDelta(s: Seen, delta: string, now: number): void {
   s.n += 1;
 }
 
-
 /**
  * When the TCP chunk being dispatched reached the load generator: set by a `data` listener that
  * runs before the WebSocket parses the chunk, and read by the message handlers, which the parse
@@ -694,8 +693,8 @@ export async function chatScenario(): Promise<void> {
       console.log(`  added latency per delta, every delta (subscriptions starting and ending included): p50 ${f(x.hop.p50 - d.hop.p50)} ms, p99 ${f(x.hop.p99 - d.hop.p99)} ms`);
       console.log(`  added time to the first delta since the prompt: p50 ${f(x.first.p50 - d.first.p50)} ms, p99 ${f(x.first.p99 - d.first.p99)} ms (through Dixie: subscribe, auth, Dixie opening its Finn socket; the direct sockets are open before the prompt)`);
       console.log(`  through Dixie, prompt → ChatModelSelection (GraphQL subscribe done, before the Finn socket): p50 ${f(x.firstEvent.p50)} ms, p99 ${f(x.firstEvent.p99)} ms`);
-      console.log(`  Dixie CPU: ${(r.cpuUsed / 1000).toFixed(1)} s, ${((r.cpuUsed * 1000) / Math.max(1, x.deltas)).toFixed(0)} µs per delta forwarded (subscription set-up included)`);
       const perDelta = (ms: number, n: number) => `${((ms * 1000) / Math.max(1, n)).toFixed(0)} µs`;
+      console.log(`  Dixie CPU: ${(r.cpuUsed / 1000).toFixed(1)} s, ${perDelta(r.cpuUsed, x.deltas)} per delta forwarded (subscription set-up included)`);
       console.log(`  the other processes' CPU per delta, through Dixie vs direct: simulator ${perDelta(r.others.sim, x.deltas)} vs ${perDelta(r.othersDirect.sim, d.deltas)}, load generator ${perDelta(r.others.lg, x.deltas)} vs ${perDelta(r.othersDirect.lg, d.deltas)}`);
       const perSub = r.rssPeak.open ? (r.rssPeak.rss - r.rssBefore) / r.rssPeak.open : Number.NaN;
       console.log(`  Dixie RSS: ${mb(r.rssBefore)} before, peak ${mb(r.rssPeak.rss)} with ${r.rssPeak.open} open (${kb(perSub)} per open subscription, no GC: garbage and heap headroom included), ${mb(r.rssAfter)} 1 s after`);

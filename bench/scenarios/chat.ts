@@ -13,7 +13,9 @@
  * the same moments in both runs: the same upgrades, the same deltas. Also printed:
  * time to the first delta and to ChatModelSelection (subscription set-up, Dixie's Finn connect),
  * deltas/s, Dixie's CPU per delta and the simulator's and the load generator's in each run (the three
- * share the machine's cores), how many socket opens and stream starts the direct run replayed, Dixie's
+ * share the machine's cores), where the bunches form (how bunched the prompts, the simulator's accepts of
+ * Dixie's Finn sockets and the stream starts were), how many socket opens and stream starts the direct
+ * run replayed, Dixie's
  * RSS per open subscription (peak while streaming, and after a full GC in a fresh process), lost or
  * reordered deltas.
  * Targets: added p99 ≤ 5 ms, ≤ 64 KB RSS per open subscription, zero lost or reordered deltas.
@@ -155,6 +157,20 @@ function bunching(sent: Float64Array, windowMs: number, over: number): { max: nu
     if (n >= over) marked.fill(1, lo, hi + 1);
   }
   return { max, inBunches: marked.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * How bunched the run's set-up steps were: the load generator sending the prompts, the simulator
+ * accepting Dixie's Finn sockets, the simulator starting the streams (first delta less the pace).
+ * Every stream keeps its start's phase, so the start bunches recur every pace for all its deltas.
+ */
+function whereBunchesForm(run: RunStats, streams: Stream[]): { prompts: number; opens: number; starts: number } {
+  const most = (times: number[]) => bunching(Float64Array.from(times.filter(Number.isFinite)).sort(), BUNCH_MS, BUNCH_OVER).max;
+  return {
+    prompts: most(run.seen.map((s) => s.sentAt)),
+    opens: most(streams.map((st) => socketOpens.get(st.sessionId) ?? Number.NaN)),
+    starts: most(streams.map((st) => sentStamps.get(st.sessionId)?.t[0] ?? Number.NaN)),
+  };
 }
 
 const newSeen = (st: Stream): Seen => ({
@@ -658,6 +674,7 @@ export async function chatScenario(): Promise<void> {
       const cpuUsed = (await cpuMs(pid)) - cpuBefore;
       const others = { sim: (await cpuMs(sim.pid)) - simBefore, lg: ownCpuMs() - lgBefore };
       const schedule = replaySchedule(flat);
+      const formed = whereBunchesForm(viaDixie, flat);
       const replayed = { opens: flat.filter((st) => socketOpens.has(st.sessionId)).length, starts: flat.filter((st) => sentStamps.get(st.sessionId)?.n).length };
       await sleep(1000);
       const rssAfter = await rssBytes(pid);
@@ -665,7 +682,7 @@ export async function chatScenario(): Promise<void> {
       const direct = await runDirect(`direct to simulator (${total} sockets), ${mode}: the Dixie run's socket and start schedule`, sim, flat, schedule);
       const othersDirect = { sim: (await cpuMs(sim.pid)) - simBeforeDirect, lg: ownCpuMs() - lgBeforeDirect };
       await sleep(500);
-      return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, others, othersDirect, replayed, rssBefore, rssPeak, rssAfter };
+      return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, others, othersDirect, replayed, formed, rssBefore, rssPeak, rssAfter };
     };
     // BENCH_CHAT_BURST=0 / BENCH_CHAT_MEMORY=0 skip the burst pair / the after-GC memory process (quicker experiments).
     const runs = [await pairOfRuns(`prompts spread over ${DELAY_MS} ms`, DELAY_MS)];
@@ -689,6 +706,8 @@ export async function chatScenario(): Promise<void> {
       console.log(`  slow deltas direct: ${episodes(d.slow)}`);
       const b = (r: Summary) => `at most ${r.bunches.max} within ${BUNCH_MS} ms, ${r.bunches.inBunches} deltas in bunches of ${BUNCH_OVER}+`;
       console.log(`  simulator send bunching, all streams open: through Dixie ${b(x)}; direct ${b(d)}`);
+      const { prompts, opens, starts } = r.formed;
+      console.log(`  where the bunches form, through Dixie (most within ${BUNCH_MS} ms): prompts sent ${prompts}, Finn sockets accepted by the simulator ${opens}, streams started ${starts}`);
       console.log(`  the direct run replayed ${r.replayed.opens} socket opens and ${r.replayed.starts} stream starts of the run through Dixie`);
       console.log(`  added latency per delta, every delta (subscriptions starting and ending included): p50 ${f(x.hop.p50 - d.hop.p50)} ms, p99 ${f(x.hop.p99 - d.hop.p99)} ms`);
       console.log(`  added time to the first delta since the prompt: p50 ${f(x.first.p50 - d.first.p50)} ms, p99 ${f(x.first.p99 - d.first.p99)} ms (through Dixie: subscribe, auth, Dixie opening its Finn socket; the direct sockets are open before the prompt)`);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { bump, type SimState } from './state.js';
 import type { FinnFrame, SimSession, StreamConfig } from './types.js';
 
@@ -50,6 +51,16 @@ export function scriptFrames(text: string, stream: StreamConfig, balanceCu: numb
   return frames;
 }
 
+/**
+ * How long to wait for the frame due `pace` after `dueAt`: frames are due at start + k × pace, so a
+ * late timer (a pause of the simulator) shortens the next wait instead of shifting every later
+ * frame. With each frame timed from the previous one, streams whose frames fell due during the
+ * same pause would share a phase for the rest of the run, and bunches would only ever grow.
+ */
+export function nextFrameWait(dueAt: number, pace: number, now: number): number {
+  return Math.max(0, dueAt + pace - now);
+}
+
 /** Tool calls as the run sends them (the response is joined from the sent deltas at the end). */
 function collectTool(frame: FinnFrame, result: RunResult): void {
   const data = frame.data ?? {};
@@ -70,15 +81,15 @@ function responseOf(frames: readonly FinnFrame[], sent: number): string {
 /**
  * Plays one agent run on a session, frame by frame, applying the stream faults.
  *
- * A run keeps nothing per frame alive between frames: one timer, re-armed with `refresh()`, paces
- * every frame, `abort()` (a client's abort, or shutdown aborting every run) clears it, and the
- * response is joined from the frames sent when the run ends. Under the chat benchmark (1,000 runs,
- * 5,000 frames a second) whatever a run allocates per frame and keeps until the next frame (a promise,
- * its callbacks, the awaiting function's state, a timer) or until its end (the response grown one
- * delta at a time) is copied by the simulator's scavenges and promoted, and those pauses bunch the
- * frames it sends. Earlier versions raced each frame's sleep against a never-settling `aborted`
- * promise (a reaction per frame until the run ended), and used the shared `sleep()`, whose Set of
- * entries made every scavenge keep ~4.5 MB (reproduced standalone).
+ * Frames are due at a fixed pace from the run's start (`nextFrameWait`), each on its own timer;
+ * `abort()` (a client's abort, or shutdown aborting every run) clears the pending one. A run keeps
+ * little per frame alive between frames, and the response is joined from the frames sent when the
+ * run ends. Under the chat benchmark (1,000 runs, 5,000 frames a second) whatever a run keeps until
+ * the next frame (earlier: a promise, its callbacks and the awaiting function's state) or until its
+ * end (the response grown one delta at a time) is copied by the simulator's scavenges and promoted,
+ * and those pauses bunch the frames it sends. Earlier versions raced each frame's sleep against a
+ * never-settling `aborted` promise (a reaction per frame until the run ended), and used the shared
+ * `sleep()`, whose Set of entries made every scavenge keep ~4.5 MB (reproduced standalone).
  */
 export function runAgent(state: SimState, session: SimSession, text: string, sink: RunSink): Promise<RunResult> {
   const stream = state.config.stream;
@@ -122,13 +133,16 @@ export function runAgent(state: SimState, session: SimSession, text: string, sin
         sink.send(frame);
         collectTool(frame, result);
         sent += 1;
-        if (sent < frames.length) timer.refresh();
-        else end('completed');
+        if (sent === frames.length) return end('completed');
+        const now = performance.now();
+        timer = setTimeout(step, nextFrameWait(dueAt, stream.delayMs, now));
+        dueAt += stream.delayMs;
       } catch (err) {
         end(result.outcome, err);
       }
     };
-    const timer = setTimeout(step, stream.delayMs);
+    let dueAt = performance.now() + stream.delayMs;
+    let timer = setTimeout(step, stream.delayMs);
     state.runs.set(session.id, {
       abort: () => {
         if (ended) return;

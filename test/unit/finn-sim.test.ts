@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { scriptFrames, splitDeltas } from '../finn-sim/agent-run.js';
+import { nextFrameWait, scriptFrames, splitDeltas } from '../finn-sim/agent-run.js';
 import { signCallback } from '../finn-sim/cron.js';
 import { matchRoute, targetMatches } from '../finn-sim/routes.js';
 import { DEFAULT_STREAM } from '../finn-sim/state.js';
@@ -17,6 +17,30 @@ describe('finn-sim script', () => {
     expect(frames.map((f) => f.type)).toEqual(['text_delta', 'text_delta', 'text_delta', 'tool_start', 'tool_end', 'turn_end', 'agent_end']);
     expect(frames.at(-2)?.data).toEqual({ cost_cu: '1', balance_cu: '9' });
     expect(scriptFrames('q', { ...DEFAULT_STREAM, tools: false, deltas: 1 }, 10).map((f) => f.type)).toEqual(['text_delta', 'turn_end', 'agent_end']);
+  });
+
+  it('paces frames from the run start: a late frame does not shift the frames after it', () => {
+    expect(nextFrameWait(200, 200, 200)).toBe(200);
+    expect(nextFrameWait(200, 200, 260)).toBe(140);
+    expect(nextFrameWait(200, 200, 450)).toBe(0);
+    // Two streams 3 ms apart, the earlier one's frames sent late by up to 150 ms (a paused simulator):
+    // each stays on its own phase, where timing from the previous send would merge them for good.
+    const sendTimes = (start: number, lateness: (k: number) => number) => {
+      const sent: number[] = [];
+      let dueAt = start;
+      let firesAt = start;
+      for (let k = 0; k < 50; k += 1) {
+        const now = firesAt + lateness(k);
+        sent.push(now);
+        firesAt = now + nextFrameWait(dueAt, 200, now);
+        dueAt += 200;
+      }
+      return sent;
+    };
+    const late = sendTimes(200, (k) => (k % 10 === 3 ? 150 : 0));
+    const onTime = sendTimes(203, () => 0);
+    expect(late.filter((t, k) => t !== 200 + 200 * k)).toEqual([200 + 200 * 3 + 150, 200 + 200 * 13 + 150, 200 + 200 * 23 + 150, 200 + 200 * 33 + 150, 200 + 200 * 43 + 150]);
+    expect(onTime.every((t, k) => t === 203 + 200 * k)).toBe(true);
   });
 });
 

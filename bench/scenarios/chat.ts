@@ -6,8 +6,10 @@
  * to a socket; a delta's latency is its receive time (when the chunk carrying it reached the load
  * generator, `chunkAt`) minus that stamp, so "added
  * latency per delta" is the difference of the two distributions, the first delta of every stream
- * included, and again for the deltas sent while all 1,000 streams are open. Two pairs of runs: the
- * prompts spread over one delta interval, then all in the same millisecond (stress); in each pair
+ * included, and again for the deltas sent while all 1,000 streams are open. Three pairs of runs: the
+ * prompts spread over one delta interval, all in the same millisecond (stress), and spread over
+ * 2 s (a rate at which the set-up keeps up, so that the streams keep the phases the clients gave
+ * them and what is measured is the forwarding); in each pair
  * the direct run opens every stream's Finn socket and starts the stream on the schedule at which the
  * simulator accepted Dixie's socket and started it, so that the simulator does the same work at
  * the same moments in both runs: the same upgrades, the same deltas. Also printed:
@@ -20,7 +22,8 @@
  * reordered deltas.
  * Targets: added p99 ≤ 5 ms, ≤ 64 KB RSS per open subscription, zero lost or reordered deltas.
  * Knobs: BENCH_CHAT_DELAY_MS (200), BENCH_CHAT_WALLETS (50), BENCH_CHAT_PER_WALLET (20),
- * BENCH_CHAT_BURST=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair or the after-GC process;
+ * BENCH_CHAT_BURST=0, BENCH_CHAT_STEADY_SPREAD_MS=0 and BENCH_CHAT_MEMORY=0 to skip the burst pair,
+ * the 2 s pair (BENCH_CHAT_STEADY_SPREAD_MS sets its spread) or the after-GC process;
  * BENCH_CHAT_HEAP_SNAPSHOT_DIR writes heap snapshots of that process before and with every subscription open;
  * BENCH_SIM_CPUS pins the simulator apart from BENCH_SERVER_CPUS and BENCH_SIM_NODE_ARGS gives its process
  * Node flags (e.g. `--import $PWD/bench/stall-log.mjs`); BENCH_CHAT_SLOW_MS (10) is the latency
@@ -47,6 +50,12 @@ const DELTAS = 50;
  * without Dixie (the simulator delivered ~12,600/s), so the baseline itself would be saturated.
  */
 const DELAY_MS = Number(process.env.BENCH_CHAT_DELAY_MS ?? 200);
+/**
+ * The third pair's spread: 1,000 subscriptions within one delta interval overload the set-up on a
+ * small machine (every stream's first delta then follows Dixie's set-up turns, in clumps that the
+ * fixed pace keeps for all 50 deltas); over this long the streams start as the prompts arrive.
+ */
+const STEADY_SPREAD_MS = Number(process.env.BENCH_CHAT_STEADY_SPREAD_MS ?? 2000);
 const RUN_TIMEOUT_MS = 60_000;
 const SUBSCRIPTION = 'subscription($s: ID!, $t: String!) { chat(sessionId: $s, text: $t) { __typename ... on ChatTextDelta { delta } ... on ChatError { code message } } }';
 
@@ -684,9 +693,10 @@ export async function chatScenario(): Promise<void> {
       await sleep(500);
       return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, others, othersDirect, replayed, formed, rssBefore, rssPeak, rssAfter };
     };
-    // BENCH_CHAT_BURST=0 / BENCH_CHAT_MEMORY=0 skip the burst pair / the after-GC memory process (quicker experiments).
+    // BENCH_CHAT_BURST=0 / BENCH_CHAT_STEADY_SPREAD_MS=0 / BENCH_CHAT_MEMORY=0 skip a pair / the after-GC memory process (quicker experiments).
     const runs = [await pairOfRuns(`prompts spread over ${DELAY_MS} ms`, DELAY_MS)];
     if (process.env.BENCH_CHAT_BURST !== '0') runs.push(await pairOfRuns('all prompts at once', 0));
+    if (STEADY_SPREAD_MS > 0) runs.push(await pairOfRuns(`prompts spread over ${STEADY_SPREAD_MS} ms (a rate the set-up keeps up with)`, STEADY_SPREAD_MS));
 
     // Clients first: a non-lazy graphql-ws client reports its socket closing under it on stderr.
     for (const c of clients.splice(0)) await c.dispose();

@@ -178,7 +178,7 @@ function whereBunchesForm(run: RunStats, streams: Stream[]): { prompts: number; 
   return {
     prompts: most(run.seen.map((s) => s.sentAt)),
     opens: most(streams.map((st) => socketOpens.get(st.sessionId) ?? Number.NaN)),
-    starts: most(streams.map((st) => sentStamps.get(st.sessionId)?.t[0] ?? Number.NaN)),
+    starts: most(streams.map((st) => firstSentAt(st.sessionId))),
   };
 }
 
@@ -218,6 +218,12 @@ class StampingWebSocket extends WebSocket {
 const sentStamps = new Map<string, { t: Float64Array; n: number }>();
 /** When the simulator accepted each session's stream socket (epoch ms); loaded with the stamps. */
 const socketOpens = new Map<string, number>();
+
+/** When the simulator sent the session's first delta in the run last loaded (NaN if it sent none). */
+function firstSentAt(sessionId: string): number {
+  const x = sentStamps.get(sessionId);
+  return x?.n ? x.t[0]! : Number.NaN;
+}
 
 /** The simulator in its own process: its pauses are not the load generator's, nor the reverse. */
 interface SimProcess {
@@ -324,10 +330,7 @@ function allAtOnce(n: number): Schedule {
  * stream the simulator has no record of is opened and prompted at 0.
  */
 function replaySchedule(streams: Stream[]): Schedule {
-  const prompted = streams.map((st) => {
-    const x = sentStamps.get(st.sessionId);
-    return x?.n ? x.t[0]! - DELAY_MS : Number.NaN;
-  });
+  const prompted = streams.map((st) => firstSentAt(st.sessionId) - DELAY_MS);
   const opened = streams.map((st, k) => socketOpens.get(st.sessionId) ?? prompted[k]!);
   const t0 = Math.min(...opened.filter((t) => !Number.isNaN(t)));
   const openMs = opened.map((t) => (Number.isNaN(t) ? 0 : t - t0));
@@ -670,10 +673,12 @@ export async function chatScenario(): Promise<void> {
      * sends the same deltas in the same bunches both times, and puts the simulator's 1,000 socket
      * upgrades (and their garbage) in both runs, where they used to be in the run through Dixie only.
      */
+    /** The simulator's and the load generator's CPU ms, or what they used since `before`. */
+    const othersCpu = async (before = { sim: 0, lg: 0 }) => ({ sim: (await cpuMs(sim.pid)) - before.sim, lg: ownCpuMs() - before.lg });
     const pairOfRuns = async (mode: string, staggerMs: number) => {
       const rssBefore = await rssBytes(pid);
       const cpuBefore = await cpuMs(pid);
-      const [simBefore, lgBefore] = [await cpuMs(sim.pid), ownCpuMs()];
+      const othersBefore = await othersCpu();
       let rssPeak = { rss: 0, open: 0 };
       const viaDixie = await runDixie(`through Dixie (${WALLETS} sockets × ${PER_WALLET}), ${mode}`, sim, clients, streams, staggerMs, async (open) => {
         if (open < rssPeak.open) return;
@@ -681,15 +686,15 @@ export async function chatScenario(): Promise<void> {
         if (open > rssPeak.open || rss > rssPeak.rss) rssPeak = { rss, open };
       });
       const cpuUsed = (await cpuMs(pid)) - cpuBefore;
-      const others = { sim: (await cpuMs(sim.pid)) - simBefore, lg: ownCpuMs() - lgBefore };
+      const others = await othersCpu(othersBefore);
       const schedule = replaySchedule(flat);
       const formed = whereBunchesForm(viaDixie, flat);
-      const replayed = { opens: flat.filter((st) => socketOpens.has(st.sessionId)).length, starts: flat.filter((st) => sentStamps.get(st.sessionId)?.n).length };
+      const replayed = { opens: flat.filter((st) => socketOpens.has(st.sessionId)).length, starts: flat.filter((st) => Number.isFinite(firstSentAt(st.sessionId))).length };
       await sleep(1000);
       const rssAfter = await rssBytes(pid);
-      const [simBeforeDirect, lgBeforeDirect] = [await cpuMs(sim.pid), ownCpuMs()];
+      const othersBeforeDirect = await othersCpu();
       const direct = await runDirect(`direct to simulator (${total} sockets), ${mode}: the Dixie run's socket and start schedule`, sim, flat, schedule);
-      const othersDirect = { sim: (await cpuMs(sim.pid)) - simBeforeDirect, lg: ownCpuMs() - lgBeforeDirect };
+      const othersDirect = await othersCpu(othersBeforeDirect);
       await sleep(500);
       return { mode, d: summarise(direct, flat), x: summarise(viaDixie, flat), cpuUsed, others, othersDirect, replayed, formed, rssBefore, rssPeak, rssAfter };
     };

@@ -134,8 +134,7 @@ export function runAgent(state: SimState, session: SimSession, text: string, sin
         collectTool(frame, result);
         sent += 1;
         if (sent === frames.length) return end('completed');
-        const now = performance.now();
-        timer = setTimeout(step, nextFrameWait(dueAt, stream.delayMs, now));
+        timer = setTimeout(step, nextFrameWait(dueAt, stream.delayMs, performance.now()));
         dueAt += stream.delayMs;
       } catch (err) {
         end(result.outcome, err);

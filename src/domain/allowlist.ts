@@ -20,6 +20,8 @@ export interface AllowlistProblem {
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: AllowlistProblem };
 
 const HEX_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+/** A wallet to remove may come in any case, its `0x` prefix included. */
+const ANY_CASE_ADDRESS = /^0x[0-9a-f]{40}$/i;
 const API_KEY = /^dxk_[\x21-\x7e]{16,}$/;
 
 export const PROBLEMS = {
@@ -69,7 +71,7 @@ export function addEntry(data: AllowlistData, entry: { type: AllowlistEntryType;
 
 /** Removes a wallet (any case) or an API key (exact); null when it is not on the list. */
 export function removeEntry(data: AllowlistData, entry: string, now = new Date()): AllowlistData | null {
-  if (HEX_ADDRESS.test(entry)) {
+  if (ANY_CASE_ADDRESS.test(entry)) {
     const lower = entry.toLowerCase();
     const wallets = data.wallets.filter((w) => w.toLowerCase() !== lower);
     return wallets.length === data.wallets.length ? null : { ...data, wallets, updated_at: now.toISOString() };

@@ -55,6 +55,7 @@ describe('add / remove', () => {
   it('removes a wallet given in any case, an API key exactly, and reports misses', () => {
     const a = { ...emptyAllowlist(), wallets: [CHECKSUMMED], apiKeys: ['dxk_0123456789abcdef'] };
     expect(removeEntry(a, LOWER, now)?.wallets).toEqual([]);
+    expect(removeEntry(a, CHECKSUMMED.toUpperCase(), now)?.wallets).toEqual([]);
     expect(removeEntry(a, 'dxk_0123456789abcdef', now)?.apiKeys).toEqual([]);
     expect(removeEntry(a, 'DXK_0123456789ABCDEF', now)).toBeNull();
     expect(removeEntry(a, `0x${'1'.repeat(40)}`, now)).toBeNull();

@@ -1,4 +1,4 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError, Kind, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { httpStatusFor, httpStatusOfError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
@@ -11,19 +11,43 @@ function statusOf(err: GraphQLError): number {
 }
 
 /**
+ * graphql-js reports variables it cannot coerce (missing, null for a non-null type, wrong type) with
+ * no code, located at the variable's definition and with no path: the only errors shaped so.
+ */
+function isVariableError(err: GraphQLError): boolean {
+  return err.path === undefined && err.extensions['code'] === undefined && err.nodes?.[0]?.kind === Kind.VARIABLE_DEFINITION;
+}
+
+/** graphql.md: invalid arguments are BAD_USER_INPUT naming the field, here the variable (`$id`). */
+function asBadUserInput(err: GraphQLError): GraphQLError {
+  const node = err.nodes?.[0];
+  const field = node?.kind === Kind.VARIABLE_DEFINITION ? `$${node.variable.name.value}` : undefined;
+  return new GraphQLError(err.message, { nodes: err.nodes, originalError: err.originalError, extensions: { code: 'BAD_USER_INPUT', field } });
+}
+
+/**
+ * Codes the variable-coercion errors of an operation that did not start (HTTP, graphql-ws, SSE;
+ * queries here, subscriptions in subscriptions.ts). Such a result holds only those errors.
+ */
+export function codeVariableErrors<R extends ExecutionResult>(r: R): R {
+  if (!r.errors?.length || !r.errors.every(isVariableError)) return r;
+  return { ...r, errors: r.errors.map(asBadUserInput) };
+}
+
+/**
  * graphql.md: the HTTP status follows the error code only when it is the only error and `data` is
- * null; any partial result is a 200.
+ * null; any partial result is a 200. Invalid variables, all reported at once, share BAD_USER_INPUT's.
  */
 export function useErrorStatus(): Plugin {
   return {
     onExecute: () => ({
       onExecuteDone({ result, setResult }) {
         if (Symbol.asyncIterator in result) return;
-        const r = result as ExecutionResult;
-        if (r.errors?.length !== 1 || r.data != null) return;
-        const [only] = r.errors;
-        if (!only) return;
-        setResult({ ...r, extensions: { ...r.extensions, http: { status: statusOf(only) } } });
+        const original = result as ExecutionResult;
+        const r = codeVariableErrors(original);
+        const [first] = r.errors ?? [];
+        if (!first || r.data != null || (r.errors?.length !== 1 && r === original)) return;
+        setResult({ ...r, extensions: { ...r.extensions, http: { status: statusOf(first) } } });
       },
     }),
   };

@@ -3,6 +3,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from './context.js';
 import { dixieError } from './errors.js';
 import { createSubscriptionCompiler, type CompiledQuery } from './graphql-jit.js';
+import { codeVariableErrors } from './graphql-plugins.js';
 import { subscriptionStream } from './subscription-stream.js';
 import type { OperationTelemetry } from './telemetry/graphql-plugin.js';
 
@@ -51,11 +52,11 @@ export function useSubscriptions(deps: SubscriptionsDeps): Plugin {
     if (query) {
       // graphql-js resolves the root field's arguments, auth scopes and `subscribe`; jit runs each event.
       const source = await createSourceEventStream(args);
-      if (!isAsyncIterable(source)) return mapErrors(source as ExecutionResult);
+      if (!isAsyncIterable(source)) return mapErrors(codeVariableErrors(source as ExecutionResult));
       return stream(source, (payload) => query.query(payload, ctx, args.variableValues), ctx);
     }
     const result = await subscribeFn(args);
-    if (!isAsyncIterable(result)) return mapErrors(result);
+    if (!isAsyncIterable(result)) return mapErrors(codeVariableErrors(result));
     return stream(result, same, ctx);
   }
 

@@ -1,6 +1,6 @@
 import { GraphQLError, Kind, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { httpStatusFor, httpStatusOfError, type ErrorCode } from './errors.js';
+import { dixieError, httpStatusFor, httpStatusOfError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 
 function statusOf(err: GraphQLError): number {
@@ -50,6 +50,33 @@ export function useErrorStatus(): Plugin {
         setResult({ ...r, extensions: { ...r.extensions, http: { status: statusOf(first) } } });
       },
     }),
+  };
+}
+
+export const CSRF_HEADER = 'x-graphql-csrf';
+
+/** The one GraphQL request a browser cannot send cross-site without a CORS preflight. */
+function isJsonPost(request: Request): boolean {
+  const mediaType = request.headers.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase();
+  return request.method === 'POST' && mediaType === 'application/json';
+}
+
+/**
+ * graphql.md §Transport: an operation that is not a JSON POST needs a non-empty x-graphql-csrf
+ * header, else 403. Replaces yoga's useCSRFPrevention, which waves through every content type it
+ * deems preflighted (a GET claiming application/json, a POST of application/graphql) and accepts
+ * an empty header. FORBIDDEN is the table's code for 403: the caller may be known, the request
+ * is not allowed. GraphiQL's page is served before request parsing, so a browser GET still loads it.
+ */
+export function useCsrfHeader(): Plugin {
+  return {
+    onRequestParse({ request }) {
+      if (isJsonPost(request) || request.headers.get(CSRF_HEADER)?.trim()) return;
+      throw dixieError('FORBIDDEN', `Required CSRF header ${CSRF_HEADER} not present`, {
+        reason: 'CSRF_HEADER_REQUIRED',
+        http: { status: 403 },
+      });
+    },
   };
 }
 

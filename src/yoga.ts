@@ -1,12 +1,11 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createAccess } from './datasources/access.js';
 import { credentialsFromHeaders, resolveViewer } from './datasources/identity.js';
 import type { Datasources } from './datasources/index.js';
 import type { Context, ServerContext } from './context.js';
 import type { Viewer } from './domain/viewer.js';
-import { maskError, useErrorStatus } from './graphql-plugins.js';
+import { maskError, useCsrfHeader, useErrorStatus } from './graphql-plugins.js';
 import { schema } from './schema/index.js';
 import { createOperationTelemetry, useTelemetry } from './telemetry/graphql-plugin.js';
 import { useQueryLimits } from './graphql-limits.js';
@@ -34,7 +33,7 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
     logging: false,
     maskedErrors: { maskError: masking },
     plugins: [
-      useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
+      useCsrfHeader(),
       ...(production ? [useDisableIntrospection()] : []),
       useErrorStatus(),
       ...useQueryLimits({ blockFieldSuggestions: production }),

@@ -55,6 +55,16 @@ export function dixieError(code: ErrorCode, message: string, extensions: ErrorEx
   return new DixieError(code, message, extensions);
 }
 
+/**
+ * Rethrows a coded error with its status in `extensions.http`, where yoga reads it, for failures
+ * that end an HTTP request before execution (useErrorStatus never sees those).
+ */
+export function rethrowWithHttpStatus(err: unknown): never {
+  if (!(err instanceof DixieError)) throw err;
+  const { code, ...rest } = err.extensions;
+  throw new DixieError(code as ErrorCode, err.message, { ...rest, http: { status: err.httpStatus }, httpStatus: err.httpStatus });
+}
+
 /** The status an error asks for, looking through graphql-js's located-error wrapper. */
 export function httpStatusOfError(err: GraphQLError): number | undefined {
   let e: unknown = err;

@@ -12,6 +12,7 @@ import type { DixieYoga } from './yoga.js';
 import { checkWsOperation, createSubscriptionCounter, tooManySubscriptions } from './ws-guards.js';
 import { viewerRateIdentity } from './rest/rate-limit.js';
 import { createSendCoalescer } from './ws-coalesce.js';
+import { errorCodeOf } from './errors.js';
 
 interface ConnectionState {
   viewer: Viewer;
@@ -24,6 +25,13 @@ interface ConnectionState {
 }
 
 type WsExtra = Extra & { state?: ConnectionState };
+
+/**
+ * RFC 6455 "Try Again Later": the close for a connection_init whose credentials Finn could not
+ * check (UPSTREAM_UNAVAILABLE, UPSTREAM_ERROR). Not 4403, which says the credentials are invalid;
+ * graphql-ws clients retry 1013 with backoff. The reason is JSON: `{"code", "retryAfter"?}`.
+ */
+const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export interface DixieWs {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -57,7 +65,17 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
       onConnect: async (ctx) => {
         const extra = ctx.extra as WsExtra;
         const clientIp = clientIpOf(extra.request.socket.remoteAddress, extra.request.headers['x-forwarded-for'], ds.config.trustProxyHops);
-        const viewer = await resolveViewer(ds, credentialsFromHeaders(payloadGetter(ctx.connectionParams)), { clientIp });
+        let viewer: Viewer;
+        try {
+          viewer = await resolveViewer(ds, credentialsFromHeaders(payloadGetter(ctx.connectionParams)), { clientIp });
+        } catch (err) {
+          const code = errorCodeOf(err);
+          if (!code) throw err;
+          const retryAfter = (err as GraphQLError).extensions['retryAfter'];
+          extra.socket.close(CLOSE_TRY_AGAIN_LATER, JSON.stringify({ code, retryAfter }));
+          // graphql-ws then closes with 4403, which ws ignores on a socket already closing.
+          return false;
+        }
         // Presented but invalid credentials: graphql-ws closes the socket with 4403.
         if (viewer.kind === 'anonymous' && viewer.invalidCredentials) return false;
         const identity = viewerRateIdentity(viewer, clientIp, ds.config.adminKey);

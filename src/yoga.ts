@@ -5,6 +5,7 @@ import { credentialsFromHeaders, resolveViewer } from './datasources/identity.js
 import type { Datasources } from './datasources/index.js';
 import type { Context, ServerContext } from './context.js';
 import type { Viewer } from './domain/viewer.js';
+import { rethrowWithHttpStatus } from './errors.js';
 import { maskError, useCsrfHeader, useErrorStatus } from './graphql-plugins.js';
 import { schema } from './schema/index.js';
 import { createOperationTelemetry, useTelemetry } from './telemetry/graphql-plugin.js';
@@ -44,7 +45,8 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
     ],
     context: async ({ request, requestId, clientIp, viewer }): Promise<Context> => {
       const finnCtx = { requestId, clientIp };
-      const v = viewer ?? (await resolveViewer(ds, credentialsFromHeaders((n) => request.headers.get(n)), finnCtx));
+      // Agent credentials Finn cannot check now (UPSTREAM_UNAVAILABLE) fail the request: neither anonymous nor invalid.
+      const v = viewer ?? (await resolveViewer(ds, credentialsFromHeaders((n) => request.headers.get(n)), finnCtx).catch(rethrowWithHttpStatus));
       const access = createAccess(v, ds, finnCtx);
       return {
         requestId,

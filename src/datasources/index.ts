@@ -133,7 +133,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const conviction = createConviction({ config, finn: finn.client, cache, allowlist, nats, logger });
   const tokens = createTokenVerifier(config.jwtPrivateKey);
   const nfts = createNftDirectory({ finn: finn.client, cache, ttlSeconds: config.nftOwnershipTtl });
-  const tba = createTbaVerifier({ finn: finn.client, cache, logger });
+  const tba = createTbaVerifier({ finn: finn.client, breaker: finn.breaker, cache, logger });
   const rateLimiter = createRateLimiter({ limit: config.rateLimitRpm, backend: config.rateLimitBackend, redis, logger, metrics });
   const health = createHealthService({ version: config.version, finn, knowledge, governors, db, redis, nats, options: opts.health });
   metrics.observe({

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { normaliseWallet } from '../domain/allowlist.js';
 import type { Logger } from '../logger.js';
 import type { Cache } from './cache.js';
-import type { FinnCallContext, FinnClient } from './finn/index.js';
+import { viaFinn } from './finn/call.js';
+import { FinnAnswerError } from './finn/errors.js';
+import type { FinnBreaker, FinnCallContext, FinnClient } from './finn/index.js';
 
 export interface VerifiedAgent {
   tbaAddress: string;
@@ -11,7 +13,10 @@ export interface VerifiedAgent {
 }
 
 export interface TbaVerifier {
-  /** Verified through Finn B9 and cached 5 min; null when Finn rejects it, does not serve B9 or is unreachable. */
+  /**
+   * Verified through Finn B9 and cached 5 min; null when Finn rejects it (a 4xx) or does not serve
+   * B9 (404). Throws UPSTREAM_UNAVAILABLE / UPSTREAM_ERROR when Finn cannot answer (finn.md).
+   */
   verify(tbaAddress: string, signature: string, timestamp: string, ctx?: FinnCallContext): Promise<VerifiedAgent | null>;
 }
 
@@ -23,8 +28,8 @@ export function tbaMessage(tbaAddress: string, timestamp: string): string {
   return `dixie-tba-auth:${tbaAddress}:${timestamp}`;
 }
 
-export function createTbaVerifier(deps: { finn: FinnClient; cache: Cache; logger: Logger }): TbaVerifier {
-  const { finn, cache, logger } = deps;
+export function createTbaVerifier(deps: { finn: FinnClient; breaker: FinnBreaker; cache: Cache; logger: Logger }): TbaVerifier {
+  const { finn, breaker, cache, logger } = deps;
 
   /** Dixie names NFTs by Finn's nftId; find it through the owner's B3 listing. */
   const nftIdOf = async (owner: string, contract: string, tokenId: string, ctx?: FinnCallContext): Promise<string> => {
@@ -42,13 +47,17 @@ export function createTbaVerifier(deps: { finn: FinnClient; cache: Cache; logger
       const key = `tba:v1:${createHash('sha256').update(`${address}|${signature}|${timestamp}`).digest('hex')}`;
       const cached = await cache.get<VerifiedAgent>(key);
       if (cached) return cached;
-      let verified;
-      try {
-        verified = await finn.verifyTba({ tbaAddress: address, signature, message: tbaMessage(address, timestamp) }, ctx);
-      } catch (err) {
-        logger.info({ event: 'tba_rejected', reason: err instanceof Error ? err.name : 'error' }, 'TBA verification failed');
-        return null;
-      }
+      // A 4xx is Finn's verdict on the signature; a circuit open, timeout, network error or 5xx
+      // says nothing about the agent and must not read as invalid credentials.
+      const verified = await viaFinn(breaker, async () => {
+        try {
+          return await finn.verifyTba({ tbaAddress: address, signature, message: tbaMessage(address, timestamp) }, ctx);
+        } catch (err) {
+          if (!(err instanceof FinnAnswerError)) throw err;
+          logger.info({ event: 'tba_rejected', status: err.status }, 'Finn rejected a TBA signature');
+          return null;
+        }
+      });
       const owner = verified ? normaliseWallet(verified.ownerWallet) : null;
       if (!verified || !owner) return null;
       const agent: VerifiedAgent = { tbaAddress: address, ownerWallet: owner, nftId: await nftIdOf(owner, verified.nftContract, verified.tokenId, ctx) };

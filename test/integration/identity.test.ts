@@ -2,6 +2,7 @@ import { connect, JSONCodec } from 'nats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
+import { openRawWs } from '../helpers/raw-ws.js';
 import { NATS_URL, uniqueTag } from '../helpers/services.js';
 import { codeOf, tempAllowlistPath } from '../helpers/siwe.js';
 
@@ -199,6 +200,91 @@ describe('conviction invalidation without NATS', () => {
     } finally {
       await d.stop();
       await file.cleanup();
+    }
+  });
+});
+
+describe('TBA agents while Finn cannot answer B9 (finn.md: UPSTREAM_*, never UNAUTHENTICATED)', () => {
+  const tba = newWallet();
+  const owner = newWallet();
+  let seq = 0;
+  // A timestamp never used before, so no cached verification answers for Finn.
+  const creds = (signature = 'sig-up') => ({
+    'x-tba-address': tba, 'x-tba-signature': signature, 'x-tba-timestamp': String(Math.floor(Date.now() / 1000) - seq++),
+  });
+  const env = { DIXIE_RATE_LIMIT_RPM: '0', DIXIE_FINN_TIMEOUT_MS: '300' };
+  const start = async (circuitFailures: number) => {
+    const d = await startDixie({ env: { ...env, DIXIE_FINN_CIRCUIT_FAILURES: String(circuitFailures) } });
+    d.sim.control.setTba(tba, { nftContract: '0x6666397dfe9a8c469bf65dc744cb1c733416c420', tokenId: '7', ownerWallet: owner, signature: 'sig-up' });
+    return d;
+  };
+  const viewer = async (d: TestDixie, headers: Record<string, string>) => {
+    const res = await d.gql<{ viewer: { identity: string } | null }>('{ viewer { identity } }', {}, headers);
+    return { status: res.status, code: codeOf(res.body), extensions: res.body.errors?.[0]?.extensions, viewer: res.body.data?.viewer ?? null };
+  };
+
+  describe('with the circuit closed', () => {
+    let d: TestDixie;
+    beforeAll(async () => {
+      d = await start(100);
+    });
+    afterAll(async () => d?.stop());
+    beforeEach(() => d.sim.control.clearFaults());
+
+    it.each([
+      ['unreachable', (d: TestDixie) => d.sim.control.refuseConnections(true)],
+      ['timing out', (d: TestDixie) => d.sim.control.hang('verifyTba')],
+    ])('answers 503 UPSTREAM_UNAVAILABLE over HTTP when Finn is %s', async (_name, fault) => {
+      fault(d);
+      const res = await viewer(d, creds());
+      expect(res).toMatchObject({ status: 503, code: 'UPSTREAM_UNAVAILABLE', viewer: null });
+      expect(res.extensions?.['retryAfter']).toBeGreaterThanOrEqual(1);
+      d.sim.control.clearFaults();
+      expect(await viewer(d, creds())).toMatchObject({ status: 200, viewer: { identity: 'AGENT' } });
+    });
+
+    it('answers 502 UPSTREAM_ERROR when Finn fails with a 5xx', async () => {
+      d.sim.control.failWith(500, 'verifyTba');
+      expect(await viewer(d, creds())).toMatchObject({ status: 502, code: 'UPSTREAM_ERROR', viewer: null });
+    });
+
+    it('still answers UNAUTHENTICATED to a signature Finn rejects', async () => {
+      expect(await viewer(d, creds('forged'))).toMatchObject({ code: 'UNAUTHENTICATED', viewer: null });
+    });
+
+    it('closes a graphql-ws connection_init with 1013 (try again later), not 4403, while Finn is unreachable', async () => {
+      d.sim.control.refuseConnections(true);
+      const down = await openRawWs(d.wsUrl);
+      expect(await down.init(creds())).toBe(1013);
+      const { reason } = await down.closed;
+      expect(JSON.parse(reason)).toEqual({ code: 'UPSTREAM_UNAVAILABLE', retryAfter: expect.any(Number) as number });
+      d.sim.control.clearFaults();
+
+      const forged = await openRawWs(d.wsUrl);
+      expect(await forged.init(creds('forged'))).toBe(4403);
+      const up = await openRawWs(d.wsUrl);
+      expect(await up.init(creds())).toBe('ack');
+      up.close();
+    });
+  });
+
+  it('answers UPSTREAM_UNAVAILABLE with retryAfter while the circuit is open, without calling Finn', async () => {
+    const d = await start(1);
+    try {
+      d.sim.control.failWith(500, 'verifyTba');
+      expect((await viewer(d, creds())).code).toBe('UPSTREAM_ERROR');
+      d.sim.control.clearFaults();
+      const calls = () => d.sim.control.requests.filter((r) => r.route === 'verifyTba').length;
+      const before = calls();
+      const res = await viewer(d, creds());
+      expect(res).toMatchObject({ status: 503, code: 'UPSTREAM_UNAVAILABLE' });
+      expect(res.extensions?.['retryAfter']).toBeGreaterThan(1);
+      const ws = await openRawWs(d.wsUrl);
+      expect(await ws.init(creds())).toBe(1013);
+      expect(JSON.parse((await ws.closed).reason)).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+      expect(calls()).toBe(before);
+    } finally {
+      await d.stop();
     }
   });
 });

@@ -1,5 +1,6 @@
 import type { GovernorHealth, GovernorReport } from '../domain/governor.js';
 import { createCachedProbe, type CachedProbe } from './cached-probe.js';
+import { withTimeout } from './postgres/db.js';
 
 /** What a governor measures; `null` when it cannot currently report. */
 export type GovernorReading = Omit<GovernorHealth, 'version'> | null;
@@ -12,32 +13,36 @@ export interface Governor {
 export interface GovernorRegistry {
   register(governor: Governor): void;
   resourceTypes(): string[];
+  /** Fresh readings with versions (the admin governance views); each read is bounded by `timeoutMs`. */
   report(): Promise<GovernorReport[]>;
+  /** Cached readings for /api/health: never waits more than `waitMs` on a governor's data source. */
+  cachedReadings(): Promise<Array<{ resourceType: string; reading: GovernorReading }>>;
+}
+
+export interface GovernorRegistryOptions {
+  ttlMs: number;
+  waitMs: number;
+  timeoutMs: number;
 }
 
 /**
- * Keeps each governor's `version`, bumped whenever its reading changes. Readings are cached and a
- * reader waits at most `waitMs` for a refresh, so a governor whose database hangs cannot make
- * /api/health slow: it reports its last reading (or null).
+ * Keeps each governor's `version`, bumped whenever its reading changes. A read that fails or
+ * outlives `timeoutMs` is `null` (cannot currently report). /api/health reads the cached readings:
+ * while a governor's database hangs it gets the last reading until that read times out.
  */
-export function createGovernorRegistry(opts: { ttlMs?: number; waitMs?: number } = {}): GovernorRegistry {
-  const governors: Array<{ g: Governor; probe: CachedProbe<GovernorReading> }> = [];
+export function createGovernorRegistry(opts: GovernorRegistryOptions): GovernorRegistry {
+  const governors: Array<{ g: Governor; cached: CachedProbe<GovernorReading> }> = [];
   const last = new Map<string, { key: string; version: number }>();
+  const read = (g: Governor) => withTimeout(g.read(), opts.timeoutMs, `${g.resourceType} governor`).catch(() => null);
   return {
     register(g) {
-      const probe = createCachedProbe<GovernorReading>({
-        run: () => g.read().catch(() => null),
-        initial: null,
-        ttlMs: opts.ttlMs ?? 0,
-        waitMs: opts.waitMs ?? 200,
-      });
-      governors.push({ g, probe });
+      governors.push({ g, cached: createCachedProbe({ run: () => read(g), initial: null, ttlMs: opts.ttlMs, waitMs: opts.waitMs }) });
     },
     resourceTypes: () => governors.map(({ g }) => g.resourceType),
     async report() {
       return Promise.all(
-        governors.map(async ({ g, probe }): Promise<GovernorReport> => {
-          const reading = await probe.get();
+        governors.map(async ({ g }): Promise<GovernorReport> => {
+          const reading = await read(g);
           if (!reading) return { resourceType: g.resourceType, health: null };
           const key = JSON.stringify(reading);
           const prev = last.get(g.resourceType);
@@ -47,5 +52,6 @@ export function createGovernorRegistry(opts: { ttlMs?: number; waitMs?: number }
         }),
       );
     },
+    cachedReadings: () => Promise.all(governors.map(async ({ g, cached }) => ({ resourceType: g.resourceType, reading: await cached.get() }))),
   };
 }

@@ -2,6 +2,7 @@ import { createPubSub } from 'graphql-yoga';
 import { finnStatus, overallStatus, type HealthReport, type InfraHealth } from '../domain/health.js';
 import { createCachedProbe, type CachedProbe } from './cached-probe.js';
 import { subscriptionEventTarget } from './events.js';
+import { withTimeout } from './postgres/db.js';
 import type { Db } from './postgres/index.js';
 import type { Finn } from './finn/index.js';
 import type { GovernorRegistry } from './governors.js';
@@ -101,7 +102,7 @@ export function createHealthService(deps: HealthDeps): HealthService {
     run: async () => {
       if (!db) return { initialized: false, aggregate_count: 0 };
       try {
-        const r = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM reputation_aggregates');
+        const r = await withTimeout(db.query<{ n: string }>('SELECT count(*)::text AS n FROM reputation_aggregates'), o.probeTimeoutMs, 'reputation count');
         return { initialized: true, aggregate_count: Number(r.rows[0]?.n ?? 0) };
       } catch {
         return { initialized: false, aggregate_count: 0 };
@@ -134,7 +135,7 @@ export function createHealthService(deps: HealthDeps): HealthService {
       finnProbe.get(),
       infrastructure(),
       deps.knowledge.corpus(),
-      deps.governors.report(),
+      deps.governors.cachedReadings(),
       reputation.get(),
     ]);
     const circuit = deps.finn.breaker.state();
@@ -150,7 +151,8 @@ export function createHealthService(deps: HealthDeps): HealthService {
       governance: {
         governor_count: governors.length,
         resource_types: governors.map((g) => g.resourceType),
-        health: governors.some((g) => g.health?.status === 'degraded') ? 'degraded' : 'healthy',
+        // A governor that cannot report (its database fails or hangs) is not known to be healthy.
+        health: governors.some((g) => g.reading?.status !== 'healthy') ? 'degraded' : 'healthy',
       },
       timestamp: new Date().toISOString(),
     };

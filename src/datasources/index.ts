@@ -7,7 +7,7 @@ import { createMemoryCache, createRedisCache, type Cache } from './cache.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createFinn, type Finn } from './finn/index.js';
 import { createGovernorRegistry, type GovernorRegistry } from './governors.js';
-import { createHealthService, type HealthOptions, type HealthService } from './health.js';
+import { createHealthService, DEFAULT_HEALTH_OPTIONS, type HealthOptions, type HealthService } from './health.js';
 import { createKnowledgeSource, type KnowledgeSource } from './knowledge.js';
 import { createNats, type NatsHandle } from './nats.js';
 import { createDb, type Db } from './postgres/index.js';
@@ -111,7 +111,9 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const cache = redis ? createRedisCache(redis, logger) : createMemoryCache();
   const events = createEventBus({ nats, logger });
   const knowledge = createKnowledgeSource(finn.client, { ttlMs: opts.knowledgeTtlMs });
-  const governors = createGovernorRegistry();
+  const healthOptions = { ...DEFAULT_HEALTH_OPTIONS, ...opts.health };
+  // Governor readings behind /api/health are cached and bounded like the other health probes.
+  const governors = createGovernorRegistry({ ttlMs: healthOptions.infraProbeTtlMs, waitMs: healthOptions.waitMs, timeoutMs: healthOptions.probeTimeoutMs });
   governors.register(knowledge.governor);
   // Filled in by the knowledge-priority and schedule features; zero items until they report.
   const knowledgeVotes = db ? createKnowledgeVoteRepo(db) : null;
@@ -135,7 +137,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const nfts = createNftDirectory({ finn: finn.client, cache, ttlSeconds: config.nftOwnershipTtl });
   const tba = createTbaVerifier({ finn: finn.client, breaker: finn.breaker, cache, logger });
   const rateLimiter = createRateLimiter({ limit: config.rateLimitRpm, backend: config.rateLimitBackend, redis, logger, metrics });
-  const health = createHealthService({ version: config.version, finn, knowledge, governors, db, redis, nats, options: opts.health });
+  const health = createHealthService({ version: config.version, finn, knowledge, governors, db, redis, nats, options: healthOptions });
   metrics.observe({
     circuitState: () => finn.breaker.state(),
     ...(db ? { poolStats: () => db.stats() } : {}),

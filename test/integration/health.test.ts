@@ -3,6 +3,7 @@ import type { HealthReport } from '../../src/domain/health.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
+import { sql } from '../helpers/schedules.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const FAST = { finnProbeTtlMs: 50, infraProbeTtlMs: 50, probeTimeoutMs: 300, finnProbeTimeoutMs: 2_000, waitMs: 20, monitorIntervalMs: 100 };
@@ -166,6 +167,61 @@ describe('GET /api/health with every backend configured', () => {
       services: { loaFinn: { circuitState: 'CLOSED' } },
       infrastructure: { nats: { status: 'healthy' } },
     });
+  });
+});
+
+describe('GET /api/health while PostgreSQL hangs', () => {
+  const tag = uniqueTag('healthpg');
+  let d: TestDixie;
+  let pgProxy: TcpProxy;
+  let schema: Awaited<ReturnType<typeof createTestSchema>>;
+
+  beforeAll(async () => {
+    schema = await createTestSchema(tag);
+    pgProxy = await startTcpProxy('127.0.0.1', 5432);
+    d = await startDixie({
+      // Hung pool clients are held until pg's 30 s query timeout: leave room for new ones.
+      env: { DATABASE_URL: schema.url.replace('127.0.0.1:5432', `127.0.0.1:${pgProxy.port}`), DATABASE_POOL_SIZE: '40' },
+      // Probes time out after 3 s here, so the requests below run while the reads still hang.
+      health: { ...FAST, probeTimeoutMs: 3_000 },
+    });
+  });
+
+  afterAll(async () => {
+    // Closing the proxy first fails the clients still hung on it, so the pool need not wait out pg's query timeout.
+    await pgProxy?.close();
+    await d?.stop();
+    await schema?.drop();
+  });
+
+  it('serves the last governance and reputation readings while the reads hang, then degraded once they time out', async () => {
+    // Fresh knowledge and a recent vote: every governor reads healthy before the hang.
+    d.sim.control.setKnowledge({ domains: [{ name: 'a', documentCount: 1, lastUpdated: new Date().toISOString() }], totalDocuments: 1 });
+    await sql(schema.url, `INSERT INTO knowledge_priority_votes (source_id, wallet, priority, voted_at) VALUES ('docs', '0xabc', 3, now())`);
+    const governance = async () => {
+      const res = await fetch(`${d.url}/api/health/governance`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+      const body = (await res.json()) as { governors: Array<{ resourceType: string; health: { totalItems: number } | null }> };
+      return body.governors.find((g) => g.resourceType === 'knowledge_governor')?.health;
+    };
+    expect(await governance()).toMatchObject({ totalItems: 1 });
+    const before = await until(d, (x) => x.status === 'healthy' && x.governance.health === 'healthy' && x.reputation_service.initialized, 'healthy with readings');
+
+    pgProxy.setMode('hang');
+    const during = await Promise.all(Array.from({ length: 20 }, () => health(d)));
+    for (const h of during) {
+      expect(h.governance).toEqual(before.governance);
+      expect(h.reputation_service).toEqual(before.reputation_service);
+      expect(h.infrastructure?.postgresql?.status).toBe('healthy');
+    }
+    // Every PostgreSQL read is bounded: once they time out the body says so instead of hanging on.
+    const degraded = await until(d, (x) => x.governance.health === 'degraded' && !x.reputation_service.initialized && x.infrastructure?.postgresql?.status === 'unreachable', 'readings time out');
+    expect(degraded.governance).toMatchObject({ governor_count: 3, resource_types: ['knowledge_corpus', 'knowledge_governor', 'fleet'] });
+    expect(degraded.status).toBe('degraded');
+    expect(await governance()).toBeNull();
+
+    pgProxy.setMode('pass');
+    await until(d, (x) => x.status === 'healthy' && x.governance.health === 'healthy' && x.reputation_service.initialized, 'recovered');
+    expect(await governance()).toMatchObject({ totalItems: 1 });
   });
 });
 

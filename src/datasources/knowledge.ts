@@ -5,9 +5,9 @@ import type { KnowledgeMetadata } from './finn/schemas.js';
 import type { Governor } from './governors.js';
 
 export interface KnowledgeSnapshot {
-  /** null: Finn does not serve B1 (404). */
+  /** null: Finn does not serve B1 (404) or never answered; else its last answer. */
   metadata: KnowledgeMetadata | null;
-  /** false: Finn never answered (not a 404). */
+  /** false: the last refresh failed (not a 404). */
   reachable: boolean;
 }
 
@@ -19,12 +19,16 @@ export interface KnowledgeSource {
 
 /** Finn B1, cached 60 s, shared by /api/health, the knowledge_corpus governor and `agent.knowledge`. */
 export function createKnowledgeSource(finn: FinnClient, opts: { ttlMs?: number; waitMs?: number } = {}): KnowledgeSource {
+  let lastAnswer: KnowledgeMetadata | null = null;
   const probe = createCachedProbe<KnowledgeSnapshot>({
     run: async () => {
       try {
-        return { metadata: await finn.knowledgeMetadata({ timeoutMs: 2_000 }), reachable: true };
+        // The configured Finn timeout applies (finn.md); readers never wait on it, the probe is cached.
+        lastAnswer = await finn.knowledgeMetadata();
+        return { metadata: lastAnswer, reachable: true };
       } catch {
-        return { metadata: null, reachable: false };
+        // rest.md: 0 documents only on a 404 or before any answer; a failed refresh keeps the last one.
+        return { metadata: lastAnswer, reachable: false };
       }
     },
     initial: { metadata: null, reachable: false },

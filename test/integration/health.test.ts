@@ -170,6 +170,39 @@ describe('GET /api/health with every backend configured', () => {
   });
 });
 
+describe('knowledge_corpus when Finn B1 fails after answering', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    // A Finn timeout below the simulator's added latency: each refresh of B1 fails by timing out.
+    d = await startDixie({ env: { DIXIE_FINN_TIMEOUT_MS: '400', DIXIE_FINN_CIRCUIT_RECOVERY_MS: '500' }, health: FAST, knowledgeTtlMs: 50 });
+  });
+  afterAll(async () => d?.stop());
+
+  const knowledgeGovernor = async () => {
+    const res = await fetch(`${d.url}/api/health/governance`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { governors: Array<{ resourceType: string; health: { status: string } | null }> };
+    return body.governors.find((g) => g.resourceType === 'knowledge_corpus')?.health;
+  };
+
+  it('keeps the last good reading when a refresh times out (DIXIE_FINN_TIMEOUT_MS), and 0/null again on a 404', async () => {
+    const lastUpdated = new Date().toISOString();
+    d.sim.control.setKnowledge({ domains: [{ name: 'a', documentCount: 9, lastUpdated }], totalDocuments: 9 });
+    await until(d, (x) => x.services.knowledge_corpus.document_count === 9, 'corpus 9');
+    expect((await knowledgeGovernor())?.status).toBe('healthy');
+
+    // Slower than the configured 400 ms, faster than the old fixed 2 s: the governor sees Finn unreachable.
+    d.sim.control.setLatency(1_000, 'knowledge');
+    await waitFor(async () => (await knowledgeGovernor())?.status === 'degraded', { timeoutMs: 10_000, intervalMs: 200, what: 'B1 refresh timed out' }); // under the rate limit
+    expect((await health(d)).services.knowledge_corpus).toEqual({ document_count: 9, last_indexed: new Date(lastUpdated).toISOString() });
+
+    d.sim.control.setLatency(0, 'knowledge');
+    d.sim.control.absent('knowledge');
+    await until(d, (x) => x.services.knowledge_corpus.document_count === 0, 'corpus fallback on 404');
+    expect((await health(d)).services.knowledge_corpus).toEqual({ document_count: 0, last_indexed: null });
+  });
+});
+
 describe('GET /api/health while PostgreSQL hangs', () => {
   const tag = uniqueTag('healthpg');
   let d: TestDixie;

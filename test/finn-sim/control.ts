@@ -43,6 +43,8 @@ export interface SimControl {
 
   setNfts(wallet: string, nfts: NftInput[]): void;
   setStaking(wallet: string, bgtStaked: number, stakedSince?: string): void;
+  /** Answers `/health` with this status (default 200) and verbatim body (default empty); `null` restores Finn's. */
+  setHealthAnswer(answer: { status?: number; body?: string } | null): void;
   setKnowledge(meta: { domains: KnowledgeDomain[]; totalDocuments?: number }): void;
   setOracle(oracle: Partial<OracleIdentity>): void;
   /** `null` removes it: the endpoint then answers a JSON 404 `NOT_FOUND` (unlike `absent`, plain text). */
@@ -155,6 +157,9 @@ export function createControl(state: SimState, ws: WsStream, onRefuse: () => voi
     setNfts: (wallet, nfts) => { state.fixtures.nfts.set(wallet.toLowerCase(), nfts.map((nft) => toNft(wallet, nft))); },
     setStaking: (wallet, bgtStaked, stakedSince) => {
       state.fixtures.staking.set(wallet.toLowerCase(), stakedSince === undefined ? { bgtStaked } : { bgtStaked, stakedSince });
+    },
+    setHealthAnswer: (answer) => {
+      state.fixtures.healthAnswer = answer && { status: answer.status ?? 200, body: answer.body ?? '' };
     },
     setKnowledge: (meta) => { state.fixtures.knowledge = toKnowledge(meta); },
     setOracle: (oracle) => { state.fixtures.oracle = { ...state.fixtures.oracle, ...oracle }; },

@@ -4,6 +4,7 @@ export function defaultFixtures(): Fixtures {
   const indexed = '2026-02-28T10:00:00.000Z';
   const damp = { curiosity: 0.82, warmth: 0.64, candor: 0.71, playfulness: 0.38 };
   return {
+    healthAnswer: null,
     knowledge: {
       domains: [
         { name: 'honeyjar-lore', documentCount: 24, lastUpdated: indexed },

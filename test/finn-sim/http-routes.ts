@@ -32,6 +32,12 @@ function findSession(ctx: HandlerContext): SimSession | undefined {
 }
 
 function health({ state, res }: HandlerContext): void {
+  const answer = state.fixtures.healthAnswer;
+  if (answer) {
+    res.writeHead(answer.status, answer.body ? { 'Content-Type': 'application/json; charset=UTF-8' } : {});
+    res.end(answer.body);
+    return;
+  }
   sendJson(res, 200, {
     status: 'healthy',
     uptime: (Date.now() - state.startedAt) / 1000,

@@ -107,7 +107,16 @@ export interface TbaFixture {
   signature?: string;
 }
 
+/** Another answer to GET /health (a Finn build or proxy that answers differently). */
+export interface HealthAnswer {
+  status: number;
+  /** Sent verbatim; may be empty or not JSON. */
+  body: string;
+}
+
 export interface Fixtures {
+  /** null: Finn's own /health body. */
+  healthAnswer: HealthAnswer | null;
   knowledge: KnowledgeMetadata;
   oracle: OracleIdentity;
   /** Keyed by lower-cased wallet. */

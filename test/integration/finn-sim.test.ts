@@ -73,6 +73,20 @@ describe('A.1 health', () => {
     const healthz = await api('/healthz');
     expect(await healthz.json()).toEqual({ status: 'ok', uptime: expect.any(Number) });
   });
+
+  it('answers /health as told by setHealthAnswer until cleared or reset', async () => {
+    sim.control.setHealthAnswer({ body: '{"ok":true}' });
+    const custom = await api('/health');
+    expect([custom.status, await custom.text()]).toEqual([200, '{"ok":true}']);
+    sim.control.setHealthAnswer({ status: 204 });
+    const empty = await api('/health');
+    expect([empty.status, await empty.text()]).toEqual([204, '']);
+    sim.control.setHealthAnswer(null);
+    expect(await (await api('/health')).json()).toMatchObject({ status: 'healthy' });
+    sim.control.setHealthAnswer({ status: 503, body: 'down' });
+    sim.control.reset();
+    expect(await (await api('/health')).json()).toMatchObject({ status: 'healthy' });
+  });
 });
 
 describe('A.2 sessions', () => {

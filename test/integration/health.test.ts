@@ -170,6 +170,24 @@ describe('GET /api/health with every backend configured', () => {
   });
 });
 
+describe('the Finn probe (finn.md A.1: any 2xx means reachable)', () => {
+  it('reports Finn reachable for a 2xx whatever its body, and unreachable for a 404', async () => {
+    const d = await startDixie({ health: FAST });
+    try {
+      for (const answer of [{ body: '{"ok":true}' }, { body: '' }, { status: 204 }, { status: 202, body: 'OK' }]) {
+        d.sim.control.setHealthAnswer({ status: 404 });
+        await until(d, (x) => x.services.loa_finn.status === 'unreachable', 'finn 404');
+        d.sim.control.setHealthAnswer(answer);
+        const h = await until(d, (x) => x.services.loa_finn.status === 'healthy', `finn answers ${JSON.stringify(answer)}`);
+        expect(h.services.loa_finn.circuit_state).toBe('CLOSED');
+      }
+      expect(d.logs).not.toContainEqual(expect.objectContaining({ event: 'finn_contract_violation', path: '/health' }));
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
 describe('knowledge_corpus when Finn B1 fails after answering', () => {
   let d: TestDixie;
   beforeAll(async () => {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 // Finn's bodies, as finn.md defines them. Unknown extra fields are tolerated and dropped.
-export const finnHealthSchema = z.object({ status: z.string() }).loose();
+// finn.md A.1: any 2xx from /health means reachable, whatever the body (or none).
+export const finnHealthSchema = z.unknown();
 
 export const knowledgeMetadataSchema = z.object({
   domains: z.array(z.object({ name: z.string(), documentCount: z.number(), lastUpdated: z.string().nullable().optional() })),

@@ -4,7 +4,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import type { Config } from '../config.js';
+import { redactUrl, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 
 export interface Tracing {
@@ -85,7 +85,8 @@ export async function createTracing(config: Readonly<Config>, logger: Logger, op
     }),
     spanProcessors: [processor],
   });
-  if (config.otelEndpoint) logger.info({ event: 'tracing_enabled', endpoint: config.otelEndpoint }, 'tracing enabled (OTLP gRPC)');
+  // config.md: a password inside a URL never reaches the logs.
+  if (config.otelEndpoint) logger.info({ event: 'tracing_enabled', endpoint: redactUrl(config.otelEndpoint) }, 'tracing enabled (OTLP gRPC)');
   let stopped: Promise<void> | null = null;
   return {
     enabled: true,

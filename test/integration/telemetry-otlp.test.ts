@@ -45,6 +45,21 @@ describe('OTLP gRPC export (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   });
 });
 
+describe('OTLP endpoint with credentials', () => {
+  it('logs the endpoint with its password redacted (config.md: secrets never appear in logs)', async () => {
+    const receiver = await startOtlpReceiver();
+    const endpoint = receiver.url.replace('://', '://tempo:otlp-s3cret@');
+    const d = await startDixie({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } });
+    try {
+      expect(d.logs).toContainEqual(expect.objectContaining({ event: 'tracing_enabled', endpoint: receiver.url.replace('://', '://tempo:***@') }));
+    } finally {
+      await d.stop();
+      await receiver.close();
+    }
+    expect(JSON.stringify(d.logs)).not.toContain('otlp-s3cret');
+  });
+});
+
 describe('OTLP export to an unreachable collector', () => {
   it('never fails requests and does not hold up shutdown', async () => {
     const receiver = await startOtlpReceiver();

@@ -118,7 +118,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   // Filled in by the knowledge-priority and schedule features; zero items until they report.
   const knowledgeVotes = db ? createKnowledgeVoteRepo(db) : null;
   governors.register(knowledgeVotes?.governor ?? { resourceType: 'knowledge_governor', read: async () => ({ status: 'healthy', totalItems: 0, staleItems: 0 }) });
-  const chatStreams = createChatStreamManager({ finn, logger, options: opts.chatStreams });
+  const chatStreams = createChatStreamManager({ finn, logger, options: opts.chatStreams, propagate: opts.propagate });
   const chat = createChat({ finn, repo: createChatSessionRepo(db), streams: chatStreams, nats, logger });
   const agent = createAgentService({ finn, cache, personalityTtl: config.personalityTtl });
   const tickMs = opts.schedulerTickMs ?? config.schedulerTickMs ?? DEFAULT_TICK_MS;

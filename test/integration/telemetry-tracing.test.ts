@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
+import { chatOverSse } from '../helpers/chat.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
 
 // Every health read calls Finn within the request and waits for it (no probe or report caching).
@@ -78,5 +83,32 @@ describe('tracing: request → operation → Finn call in one trace', () => {
     await fetch(`${d.url}/api/nope/0x52908400098527886E0F7030069857D2E4169EE7`);
     const unmatched = await waitFor(() => byName(exporter.getFinishedSpans(), 'GET unmatched'));
     expect(JSON.stringify(unmatched.attributes)).not.toContain('0x');
+  });
+});
+
+describe('tracing: the Finn chat stream', () => {
+  it('carries traceparent on the WebSocket upgrade, in the trace of the subscription that opened it', async () => {
+    const exporter = new InMemorySpanExporter();
+    const dir = await mkdtemp(join(tmpdir(), 'dixie-trace-'));
+    const wallet = newWallet();
+    await writeAllowlist(join(dir, 'allowlist.json'), [wallet]);
+    const d = await startDixie({ traceExporter: exporter, env: { DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json') } });
+    try {
+      const auth = await walletAuth(wallet);
+      const started = await d.gql<{ startChat: { id: string } }>('mutation { startChat { id } }', {}, auth);
+      const sessionId = started.body.data!.startChat.id;
+      const traceId = randomBytes(16).toString('hex');
+      const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+      const res = await chatOverSse(`${d.url}/graphql`, { ...auth, traceparent }, { sessionId, text: 'traced' });
+      expect(res.errors).toEqual([]);
+      expect(res.events.at(-1)?.__typename).toBe('ChatAgentEnd');
+
+      const op = await waitFor(() => exporter.getFinishedSpans().find((s) => s.name === 'subscription Chat' && s.spanContext().traceId === traceId));
+      const upgrade = d.sim.control.wsConnections.find((c) => c.sessionId === sessionId);
+      expect(upgrade?.headers).toMatchObject({ 'x-request-id': expect.any(String), traceparent: `00-${traceId}-${op.spanContext().spanId}-01` });
+    } finally {
+      await d.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -43,7 +43,13 @@ export interface ChatStreamManager {
   close(): void;
 }
 
-export function createChatStreamManager(deps: { finn: Finn; logger: Logger; options?: Partial<ChatStreamOptions> }): ChatStreamManager {
+export function createChatStreamManager(deps: {
+  finn: Finn;
+  logger: Logger;
+  options?: Partial<ChatStreamOptions>;
+  /** Trace propagation for the WebSocket upgrade, as for Finn's HTTP calls. */
+  propagate?: (headers: Record<string, string>) => void;
+}): ChatStreamManager {
   const opts = { ...DEFAULT_CHAT_STREAM_OPTIONS, ...deps.options };
   const { breaker, config } = deps.finn;
   const streams = new Map<string, SessionStream>();
@@ -74,6 +80,7 @@ export function createChatStreamManager(deps: { finn: Finn; logger: Logger; opti
       connectTimeoutMs: config.timeoutMs,
       pingIntervalMs: opts.pingIntervalMs,
       pongTimeoutMs: opts.pongTimeoutMs,
+      propagate: deps.propagate,
       onPrompt: (t) => emit({ kind: 'prompt', sessionId: t.req.sessionId, nftId: t.req.nftId, wallet: t.req.wallet, text: t.req.text }),
       onEvent: (t, event) => emit({ kind: 'event', sessionId: t.req.sessionId, nftId: t.req.nftId, wallet: t.req.wallet, event }),
       onClosed: () => {

@@ -30,6 +30,8 @@ export interface SessionStreamDeps {
   connectTimeoutMs: number;
   pingIntervalMs: number;
   pongTimeoutMs: number;
+  /** Adds `traceparent` to the upgrade request (finn.md: every Finn call carries it); no-op when tracing is off. */
+  propagate?: (headers: Record<string, string>) => void;
   onPrompt(turn: Turn): void;
   onEvent(turn: Turn, event: ChatEvent): void;
   /** The stream is over (no socket, no timer, no turn): forget it. */
@@ -61,9 +63,11 @@ export function createSessionStream(sessionId: string, deps: SessionStreamDeps):
   function connect(first: Turn): void {
     const ctl = new AbortController();
     connecting = ctl;
+    const headers: Record<string, string> = { 'x-request-id': first.req.requestId, 'x-forwarded-for': first.req.clientIp };
+    deps.propagate?.(headers);
     openStreamSocket({
       url: deps.url,
-      headers: { 'x-request-id': first.req.requestId, 'x-forwarded-for': first.req.clientIp },
+      headers,
       breaker: deps.breaker,
       connectTimeoutMs: deps.connectTimeoutMs,
       pingIntervalMs: deps.pingIntervalMs,

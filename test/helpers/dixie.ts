@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 
@@ -12,6 +12,20 @@ export interface LogLine {
   event?: string;
   msg?: string;
   [k: string]: unknown;
+}
+
+/** A logger whose JSON lines are kept, parsed, in `logs`. */
+export function captureLogger(level: string): { logs: LogLine[]; logger: Logger } {
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim()) logs.push(JSON.parse(line) as LogLine);
+      }
+      cb();
+    },
+  });
+  return { logs, logger: createLogger(level, sink) };
 }
 
 export interface TestDixie {
@@ -49,16 +63,8 @@ export async function startDixie(opts: StartDixieOptions = {}): Promise<TestDixi
     DIXIE_ADMIN_KEY: TEST_ADMIN_KEY,
     ...opts.env,
   });
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      }
-      cb();
-    },
-  });
-  const server = await startServer(config, createLogger(config.logLevel, sink), { host: '127.0.0.1', ...opts });
+  const { logs, logger } = captureLogger(config.logLevel);
+  const server = await startServer(config, logger, { host: '127.0.0.1', ...opts });
   return {
     server,
     config,

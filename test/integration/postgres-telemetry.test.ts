@@ -1,30 +1,17 @@
-import { Writable } from 'node:stream';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createDb, type Db } from '../../src/datasources/postgres/index.js';
 import { traceDb } from '../../src/datasources/postgres/traced-db.js';
-import { createLogger } from '../../src/logger.js';
 import { createTracing, type Tracing } from '../../src/telemetry/tracing.js';
-import { waitFor, type LogLine } from '../helpers/dixie.js';
+import { captureLogger, waitFor } from '../helpers/dixie.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-
-function captureLogger(): { logs: LogLine[]; logger: ReturnType<typeof createLogger> } {
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
-  return { logs, logger: createLogger('info', sink) };
-}
 
 describe('PostgreSQL telemetry (real PostgreSQL)', () => {
   const tag = uniqueTag('pgtel');
   const exporter = new InMemorySpanExporter();
-  const { logs, logger } = captureLogger();
+  const { logs, logger } = captureLogger('info');
   let schema: Awaited<ReturnType<typeof createTestSchema>>;
   let proxy: TcpProxy;
   let raw: Db;

@@ -3,6 +3,15 @@ import type { Logger } from '../../logger.js';
 import { createDependencyState } from '../dependency-state.js';
 import { withTimeout, type Db, type Queryable } from './db.js';
 
+function queryable(client: pg.PoolClient): Queryable {
+  return {
+    query: async (text, params) => {
+      const r = await client.query(text, params as unknown[] | undefined);
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    },
+  };
+}
+
 export function createPgDb(opts: { url: string; poolSize: number; logger: Logger }): Db {
   const pool = new pg.Pool({
     connectionString: opts.url,
@@ -20,51 +29,59 @@ export function createPgDb(opts: { url: string; poolSize: number; logger: Logger
   });
   let closed: Promise<void> | null = null;
 
+  /**
+   * Runs `fn` on a checked-out client. The pool listens for errors on idle clients only, so a server
+   * lost while a client is checked out (a failover mid-transaction) was an unhandled 'error' event,
+   * which crashes the process: here it fails the work, and the broken client is discarded instead
+   * of going back to the pool.
+   */
+  async function withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+      opts.logger.warn({ event: 'postgres_client_error', err: err.message }, 'PostgreSQL client lost while in use');
+      state.markDown(err.message);
+    };
+    client.on('error', onError);
+    try {
+      return await fn(client);
+    } finally {
+      // A lost client keeps its listener: its socket may still report errors after release.
+      if (!lost) client.removeListener('error', onError);
+      client.release(lost);
+    }
+  }
+
   const db: Db = {
     kind: 'postgres',
     async query(text, params) {
       const res = await pool.query(text, params as unknown[] | undefined);
       return { rows: res.rows, rowCount: res.rowCount ?? 0 };
     },
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const q: Queryable = {
-          query: async (text, params) => {
-            const r = await client.query(text, params as unknown[] | undefined);
-            return { rows: r.rows, rowCount: r.rowCount ?? 0 };
-          },
-        };
-        const result = await fn(q);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
-    async withAdvisoryLock(key, fn) {
-      const client = await pool.connect();
-      const session: Queryable = {
-        query: async (text, params) => {
-          const r = await client.query(text, params as unknown[] | undefined);
-          return { rows: r.rows, rowCount: r.rowCount ?? 0 };
-        },
-      };
-      try {
-        await client.query('SELECT pg_advisory_lock(hashtext($1 || current_schema()))', [key]);
+    transaction: (fn) =>
+      withClient(async (client) => {
+        const q = queryable(client);
+        await q.query('BEGIN');
+        try {
+          const result = await fn(q);
+          await q.query('COMMIT');
+          return result;
+        } catch (err) {
+          await q.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }),
+    withAdvisoryLock: (key, fn) =>
+      withClient(async (client) => {
+        const session = queryable(client);
+        await session.query('SELECT pg_advisory_lock(hashtext($1 || current_schema()))', [key]);
         try {
           return await fn(session);
         } finally {
-          await client.query('SELECT pg_advisory_unlock(hashtext($1 || current_schema()))', [key]);
+          await session.query('SELECT pg_advisory_unlock(hashtext($1 || current_schema()))', [key]);
         }
-      } finally {
-        client.release();
-      }
-    },
+      }),
     async exec(session, sql) {
       await session.query(sql);
     },

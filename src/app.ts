@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { sendNodeResponse } from '@whatwg-node/server';
 import type { Datasources } from './datasources/index.js';
+import type { Deadline } from './deadline.js';
 import { clientIpOf } from './domain/client-ip.js';
 import { requestScope } from './request-scope.js';
 import { applyCommonHeaders, applyCors, BODY_LIMIT, BodyTooLargeError, readBody, requestIdOf, sendError, sendJson } from './rest/http.js';
@@ -23,9 +24,9 @@ export interface DixieApp {
   setReady(ready: boolean): void;
   /**
    * Answers /readyz with 503 for `readinessDelayMs` (so the load balancer stops routing here), then
-   * stops accepting, closes WebSockets with 1001 and lets in-flight requests finish within `graceMs`.
+   * stops accepting, closes WebSockets with 1001 and lets in-flight requests finish, all within `by`.
    */
-  close(graceMs: number, readinessDelayMs?: number): Promise<void>;
+  close(by: Deadline, readinessDelayMs?: number): Promise<void>;
 }
 
 /** Mounts /graphql (HTTP, WebSocket, SSE), /api and the probes on one Node server; does not listen. */
@@ -129,20 +130,19 @@ export function buildApp(ds: Datasources): DixieApp {
     setReady: (r) => {
       ready = r;
     },
-    close(graceMs, readinessDelayMs = 0) {
+    close(by, readinessDelayMs = 0) {
       closing ??= (async () => {
         ready = false;
-        if (readinessDelayMs > 0) await new Promise((r) => setTimeout(r, Math.min(readinessDelayMs, graceMs / 2)));
+        // At most half of the time left: the requests in flight need the rest to finish.
+        const delay = Math.min(readinessDelayMs, by.remaining() / 2);
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await ws.close();
-        const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
-        clearTimeout(timer);
+        await by.within(ws.close());
+        await by.within(inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve)));
         server.closeAllConnections();
-        await stopped;
-        await yoga.dispose();
+        await by.within(stopped);
+        await by.within(Promise.resolve(yoga.dispose()));
       })();
       return closing;
     },

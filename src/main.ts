@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type LoadedConfig } from './config.js';
+import { deadlineIn } from './deadline.js';
 import { LogEvent } from './log-events.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
@@ -24,17 +25,22 @@ const running = await startServer(config, logger, { readinessDelayMs: config.nod
   },
 );
 
+/** The steps of stop() end this long before the backstop, so a step that uses all its time never races it. */
+const EXIT_MARGIN_MS = 100;
+
 let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
+  // One deadline from the signal on: every step of stop() is bounded by what it leaves.
+  const deadline = deadlineIn(config.shutdownGraceMs - EXIT_MARGIN_MS);
   logger.info({ event: LogEvent.shutdownStarted, signal }, LogEvent.shutdownStarted);
   const backstop = setTimeout(() => {
     logger.error({ event: 'shutdown_forced', grace_ms: config.shutdownGraceMs }, 'shutdown exceeded the grace period');
     process.exit(1);
   }, config.shutdownGraceMs);
   backstop.unref();
-  await running.stop();
+  await running.stop(deadline);
   logger.info({ event: LogEvent.shutdownFinished }, LogEvent.shutdownFinished);
   process.exit(0);
 }

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { buildApp, type DixieApp } from './app.js';
 import type { Config } from './config.js';
+import { deadlineIn, type Deadline } from './deadline.js';
 import { closeDatasources, createDatasources, type DatasourceOptions, type Datasources } from './datasources/index.js';
 import { startScheduleWork, stopScheduleWork } from './datasources/index.js';
 import { runMigrations } from './datasources/postgres/migrate.js';
@@ -15,8 +16,11 @@ export interface RunningServer {
   port: number;
   url: string;
   tracing: Tracing;
-  /** Graceful stop: readiness off, drain, WebSockets 1001, then NATS, Redis, PostgreSQL, then flush traces. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop, every step within `by` (default: DIXIE_SHUTDOWN_GRACE_MS from now): readiness off,
+   * drain (WebSockets 1001) while firings in progress settle, then NATS, Redis, PostgreSQL, then traces.
+   */
+  stop(by?: Deadline): Promise<void>;
 }
 
 export interface StartOptions extends DatasourceOptions {
@@ -26,6 +30,9 @@ export interface StartOptions extends DatasourceOptions {
   /** Tests: an exporter (InMemorySpanExporter) that turns tracing on without an OTLP endpoint. */
   traceExporter?: SpanExporter;
 }
+
+/** Kept back from the drain for closing the stores and flushing traces: a fifth of the time left, at most this. */
+const CLOSE_RESERVE_MAX_MS = 2_000;
 
 /** config → long-lived clients → migrations → app → listen. Used by main.ts and by the tests. */
 export async function startServer(config: Readonly<Config>, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
@@ -38,7 +45,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opts
   try {
     if (ds.db) await runMigrations(ds.db, MIGRATIONS_DIR, logger);
   } catch (err) {
-    await closeDatasources(ds);
+    await closeDatasources(ds, deadlineIn(config.shutdownGraceMs));
     await tracing.shutdown();
     throw err;
   }
@@ -66,12 +73,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger, opts
     tracing,
     port,
     url,
-    stop() {
+    stop(by = deadlineIn(config.shutdownGraceMs)) {
       stopping ??= (async () => {
-        await stopScheduleWork(ds);
-        await app.close(Math.floor(config.shutdownGraceMs * 0.8), opts.readinessDelayMs ?? 0);
-        await closeDatasources(ds);
-        await tracing.shutdown();
+        const drainBy = by.before(Math.min(by.remaining() / 5, CLOSE_RESERVE_MAX_MS));
+        // app.close turns readiness off before anything waits; firings in progress settle meanwhile.
+        await Promise.all([app.close(drainBy, opts.readinessDelayMs ?? 0), stopScheduleWork(ds, drainBy)]);
+        await closeDatasources(ds, by);
+        await tracing.shutdown(by);
       })();
       return stopping;
     },

@@ -1,5 +1,6 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { Config } from '../config.js';
+import type { Deadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type DixieMetrics } from '../telemetry/metrics.js';
 import { disabledTracing } from '../telemetry/tracing.js';
@@ -147,16 +148,17 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   return { allowlist, signIn, conviction, nfts, tokens, tba, rateLimiter, config, logger, finn, db, redis, nats, cache, events, knowledge, governors, health, metrics, tracer, chatStreams, chat, agent, knowledgeVotes, schedules, scheduler, replayGuard, autonomous, reputation, memory };
 }
 
-/** Closes what createDatasources opened, in dependency order; each close runs once. */
-export async function closeDatasources(ds: Datasources): Promise<void> {
+/** Closes what createDatasources opened, in dependency order, each close once and all within `by`. */
+export async function closeDatasources(ds: Datasources, by: Deadline): Promise<void> {
   ds.health.stop();
   ds.allowlist.close();
   ds.conviction.close();
   ds.rateLimiter.close();
   ds.chatStreams.close();
-  await ds.memory.close();
-  await stopScheduleWork(ds);
-  await Promise.allSettled([ds.nats?.drain(), ds.redis?.close(), ds.db?.close()]);
+  // Firings and queued soul-memory writes get at most half of what is left: the stores need the rest.
+  const settleBy = by.before(by.remaining() / 2);
+  await Promise.all([ds.memory.close(settleBy), stopScheduleWork(ds, settleBy)]);
+  await by.within(Promise.allSettled([ds.nats?.drain(), ds.redis?.close(), ds.db?.close()]));
 }
 
 /** Background work of schedules, reputation and autonomous mode: after migrations and listen. */
@@ -167,8 +169,8 @@ export function startScheduleWork(ds: Datasources): void {
 }
 
 /** Stops it again (idempotent): the scheduler first, so no firing starts during shutdown. */
-export async function stopScheduleWork(ds: Datasources): Promise<void> {
-  await ds.scheduler.stop();
+export async function stopScheduleWork(ds: Datasources, by: Deadline): Promise<void> {
+  await ds.scheduler.stop(by);
   ds.reputation.stop();
   ds.autonomous.stop();
 }

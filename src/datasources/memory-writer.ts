@@ -1,3 +1,4 @@
+import type { Deadline } from '../deadline.js';
 import { createTurnAssembler, type NewMemoryEvent } from '../domain/memory-events.js';
 import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
@@ -98,13 +99,11 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; finn: Fin
   });
 
   return {
-    /** Stops listening and waits (bounded) for queued batches to be written. */
-    async close(timeoutMs = 5_000): Promise<void> {
+    /** Stops listening and waits for queued batches to be written while `by` allows. */
+    async close(by: Deadline): Promise<void> {
       off();
       const pending = [...sessions.values()].map((s) => s.draining).filter((p): p is Promise<void> => !!p);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise((r) => (timer = setTimeout(r, timeoutMs)));
-      await Promise.race([Promise.allSettled(pending), timeout]).finally(() => clearTimeout(timer));
+      await by.within(Promise.allSettled(pending));
     },
   };
 }

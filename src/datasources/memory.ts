@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { Deadline } from '../deadline.js';
 import { dixieError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { conversationCipher, type ConversationCipher } from '../domain/memory-crypto.js';
@@ -61,8 +62,8 @@ export interface MemoryService {
   deleteConversation(nftId: string, conversationId: string, actorWallet: string): Promise<sealRepo.DeleteRecord>;
   setPolicy(nftId: string, access: repo.MemoryPolicy, actorWallet: string): Promise<void>;
   invalidate(nftId: string): Promise<void>;
-  /** Writes what is still queued, then stops listening. */
-  close(): Promise<void>;
+  /** Stops listening and writes what is still queued while `by` allows. */
+  close(by: Deadline): Promise<void>;
 }
 
 export interface MemoryRequest {
@@ -183,9 +184,9 @@ export function createMemoryService(deps: {
       await cache.delete(projectionKey(nftId));
       if (localOnly) deps.nats!.publish(MEMORY_INVALIDATED_SUBJECT, { nftId });
     },
-    async close() {
+    async close(by) {
       offInvalidations();
-      await writer?.close();
+      await writer?.close(by);
     },
   };
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Deadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './events.js';
 import type { Finn } from './finn/index.js';
@@ -13,8 +14,8 @@ export interface Scheduler {
   readonly tickMs: number;
   /** Starts ticking (idempotent). */
   start(): void;
-  /** Stops ticking and waits (bounded) for firings in progress. */
-  stop(): Promise<void>;
+  /** Stops ticking and waits for firings in progress while `by` allows. */
+  stop(by: Deadline): Promise<void>;
   /** One tick: claim due schedules and expired firings, then fire them (not awaited). */
   tick(): Promise<void>;
 }
@@ -29,7 +30,6 @@ export interface SchedulerDeps {
   leaseMs: number;
   maxInFlight?: number;
   maxAttempts?: number;
-  stopWaitMs?: number;
 }
 
 /** The lease outlives a firing: session creation plus the synchronous message call, plus slack. */
@@ -112,14 +112,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       timer.unref();
       void scheduler.tick();
     },
-    async stop() {
+    async stop(by) {
       stopped = true;
       clearInterval(timer);
       timer = undefined;
-      const all = Promise.allSettled([ticking, ...inFlight]);
-      let t: NodeJS.Timeout | undefined;
-      await Promise.race([all, new Promise((r) => (t = setTimeout(r, deps.stopWaitMs ?? 5_000)))]);
-      clearTimeout(t);
+      await by.within(Promise.allSettled([ticking, ...inFlight]));
     },
   };
   return scheduler;

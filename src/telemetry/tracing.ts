@@ -5,6 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { redactUrl, type Config } from '../config.js';
+import type { Deadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
 
 export interface Tracing {
@@ -12,8 +13,8 @@ export interface Tracing {
   readonly tracer: Tracer;
   /** Adds `traceparent` for the active span to outgoing headers (no-op when disabled). */
   propagate(headers: Record<string, string>): void;
-  /** Flushes pending spans and stops the exporter; runs once. */
-  shutdown(): Promise<void>;
+  /** Flushes pending spans (for at most 2 s, less if `by` is nearer) and stops the exporter; runs once. */
+  shutdown(by?: Deadline): Promise<void>;
 }
 
 export interface TracingOptions {
@@ -92,8 +93,8 @@ export async function createTracing(config: Readonly<Config>, logger: Logger, op
     enabled: true,
     tracer: provider.getTracer('dixie', config.version),
     propagate: (headers) => w3c.inject(context.active(), headers, defaultTextMapSetter),
-    shutdown() {
-      stopped ??= flushWithin(provider, logger, SHUTDOWN_FLUSH_MS);
+    shutdown(by) {
+      stopped ??= flushWithin(provider, logger, Math.min(SHUTDOWN_FLUSH_MS, by?.remaining() ?? SHUTDOWN_FLUSH_MS));
       return stopped;
     },
   };

@@ -1,0 +1,180 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
+import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
+import { TEST_ADMIN_KEY, TEST_JWT_KEY, waitFor } from '../helpers/dixie.js';
+import { CREATE_SCHEDULE, executionsOf, giveWallet, makeDue } from '../helpers/schedules.js';
+import { createTestSchema, NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
+import { freePort, spawnDixie, type DixieProcess } from '../helpers/spawn-dixie.js';
+
+/**
+ * SIGTERM to a real process with PostgreSQL, Redis and NATS configured: whatever is in flight,
+ * it exits 0 with shutdown_finished (never shutdown_forced) within DIXIE_SHUTDOWN_GRACE_MS.
+ */
+const reader = newWallet();
+const owner = newWallet();
+let sim: FinnSim;
+let schema: Awaited<ReturnType<typeof createTestSchema>>;
+let dir: string;
+let proc: DixieProcess | undefined;
+
+beforeAll(async () => {
+  sim = await startFinnSim();
+  schema = await createTestSchema(uniqueTag('shutdown'));
+  dir = await mkdtemp(join(tmpdir(), 'dixie-shutdown-'));
+  await writeAllowlist(join(dir, 'allowlist.json'), [reader, owner]);
+});
+
+afterEach(() => {
+  if (proc?.child.exitCode === null) proc.child.kill('SIGKILL');
+  proc = undefined;
+  sim.control.clearFaults();
+});
+
+afterAll(async () => {
+  await sim?.close();
+  await schema?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function spawnReady(env: Record<string, string>): Promise<{ p: DixieProcess; base: string }> {
+  const port = await freePort();
+  const p = spawnDixie({
+    FINN_URL: sim.url,
+    // As deployed: /readyz reports 503 for a while (DIXIE_SHUTDOWN_GRACE_MS permitting) before the listener closes.
+    NODE_ENV: 'production',
+    DIXIE_MEMORY_SEAL_KEY: 'shutdown-test-seal-key-0123456789abcdef',
+    DIXIE_RATE_LIMIT_RPM: '0',
+    DIXIE_PORT: String(port),
+    DIXIE_JWT_PRIVATE_KEY: TEST_JWT_KEY,
+    DIXIE_ADMIN_KEY: TEST_ADMIN_KEY,
+    DATABASE_URL: schema.url,
+    REDIS_URL,
+    NATS_URL,
+    DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'),
+    ...env,
+  });
+  proc = p;
+  await waitFor(() => p.stdout().includes('"event":"listening"'), { timeoutMs: 30_000, intervalMs: 50, what: 'listening' });
+  return { p, base: `http://127.0.0.1:${port}` };
+}
+
+const events = (p: DixieProcess): string[] =>
+  p
+    .stdout()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => String((JSON.parse(l) as { event?: string }).event));
+
+/** SIGTERM, then the exit code and how long the exit took. */
+async function terminate(p: DixieProcess): Promise<{ code: number | null; ms: number }> {
+  const sent = Date.now();
+  p.child.kill('SIGTERM');
+  await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });
+  return { code: await p.exited, ms: Date.now() - sent };
+}
+
+function expectCleanExit(p: DixieProcess, code: number | null): void {
+  expect(code).toBe(0);
+  expect(events(p)).toContain('shutdown_finished');
+  expect(events(p)).not.toContain('shutdown_forced');
+}
+
+function gql(base: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  return fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+}
+
+/** A query whose Finn call (beauvoir) the simulator can hold. */
+async function slowPersonality(base: string, nftId: string): Promise<Response> {
+  return gql(base, 'query($n: ID!) { personality(nftId: $n) { name } }', { n: nftId }, await walletAuth(reader));
+}
+
+describe('graceful shutdown (real process)', () => {
+  it('lets a slow request in flight at SIGTERM finish with its normal answer, then exits 0', async () => {
+    const { p, base } = await spawnReady({ DIXIE_SHUTDOWN_GRACE_MS: '8000' });
+    const nftId = uniqueTag('slow'); // never cached (Redis outlives these processes)
+    sim.control.setBeauvoir(nftId, { name: 'Slow' });
+    sim.control.hang('beauvoir');
+    const answer = slowPersonality(base, nftId);
+    await sim.control.waitForRequest((r) => r.route === 'beauvoir', 5_000);
+
+    const exit = terminate(p);
+    await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });
+    sim.control.hang('beauvoir', false);
+
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { personality: { name: 'Slow' } } });
+    expectCleanExit(p, (await exit).code);
+  }, 60_000);
+
+  it('ends an open SSE subscription and cuts a request still held at the drain deadline, exiting 0 within the grace period', async () => {
+    const GRACE_MS = 2_000;
+    const { p, base } = await spawnReady({ DIXIE_SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+    const sse = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { healthChanged { status } }' }),
+    });
+    expect(sse.headers.get('content-type')).toContain('text/event-stream');
+    const reader = sse.body!.getReader();
+    await reader.read();
+    let received = '';
+    const streamEnded = (async () => {
+      try {
+        for (let r = await reader.read(); !r.done; r = await reader.read()) received += new TextDecoder().decode(r.value);
+      } catch {
+        // Cut like a dropped connection: the client reconnects, as after a WebSocket 1001.
+      }
+      return true;
+    })();
+    sim.control.hang('beauvoir');
+    const held = slowPersonality(base, uniqueTag('held')).then(
+      (res) => res.status,
+      () => 'cut',
+    );
+    await sim.control.waitForRequest((r) => r.route === 'beauvoir', 5_000);
+
+    const { code, ms } = await terminate(p);
+    expectCleanExit(p, code);
+    // Process start-up of the signal and exit aside, the grace period bounds the whole shutdown.
+    expect(ms).toBeLessThan(GRACE_MS + 500);
+    expect(await streamEnded).toBe(true);
+    expect(received).not.toContain('event: complete');
+    expect(await held).toBe('cut');
+  }, 60_000);
+
+  it('turns /readyz 503 while a schedule firing is still in progress, lets the firing finish, then exits 0', async () => {
+    try {
+      sim.control.absent('cron.register');
+      giveWallet(sim, owner, 200, ['mibera:42']);
+      const { p, base } = await spawnReady({
+        DIXIE_SCHEDULER_TICK_MS: '200',
+        DIXIE_SHUTDOWN_GRACE_MS: '8000',
+      });
+      const created = await gql(base, CREATE_SCHEDULE, { input: { nftId: 'mibera:42', expression: 'every 2 hours', prompt: 'hold on' } }, await walletAuth(owner));
+      const { id } = ((await created.json()) as { data: { createSchedule: { schedule: { id: string } } } }).data.createSchedule.schedule;
+      sim.control.hang('sessions.message');
+      await makeDue(schema.url, id);
+      await sim.control.waitForRequest((r) => r.route === 'sessions.message', 10_000);
+
+      const exit = terminate(p);
+      await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });
+      // Not ready from the moment the signal is handled, although Finn still holds the firing's message.
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+      expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['RUNNING']);
+      sim.control.hang('sessions.message', false);
+
+      expectCleanExit(p, (await exit).code);
+      expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['SUCCESS']);
+    } finally {
+      sim.control.absent('cron.register', false);
+    }
+  }, 60_000);
+});

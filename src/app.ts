@@ -24,7 +24,8 @@ export interface DixieApp {
   setReady(ready: boolean): void;
   /**
    * Answers /readyz with 503 for `readinessDelayMs` (so the load balancer stops routing here), then
-   * stops accepting, closes WebSockets with 1001 and lets in-flight requests finish, all within `by`.
+   * stops accepting, closes WebSockets with 1001, ends SSE streams and lets in-flight requests
+   * finish, all within `by`.
    */
   close(by: Deadline, readinessDelayMs?: number): Promise<void>;
 }
@@ -49,6 +50,8 @@ export function buildApp(ds: Datasources): DixieApp {
   let ready = false;
   let inFlight = 0;
   let idle: (() => void) | null = null;
+  /** SSE responses in flight: subscriptions that never end by themselves. */
+  const eventStreams = new Set<ServerResponse>();
 
   async function graphql(req: IncomingMessage, res: ServerResponse, requestId: string, clientIp: string): Promise<void> {
     // The same per-identity budget as /api/*, counted before parsing so query bombs spend it too.
@@ -75,6 +78,10 @@ export function buildApp(ds: Datasources): DixieApp {
     // The body is already read (and bounded): hand yoga the bytes instead of the consumed stream.
     const nodeRequest = body && body.length > 0 ? { raw: req, method: req.method, headers: req.headers, url: req.url, body } : req;
     const response = await yoga.handleNodeRequestAndResponse(nodeRequest as IncomingMessage, res, { requestId, clientIp });
+    if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+      eventStreams.add(res);
+      res.once('close', () => eventStreams.delete(res));
+    }
     await sendNodeResponse(response, res, req, true);
   }
 
@@ -138,6 +145,8 @@ export function buildApp(ds: Datasources): DixieApp {
         if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // Cut like a dropped connection, without `complete`: the client reconnects elsewhere, as after a 1001.
+        for (const res of eventStreams) res.destroy();
         await by.within(ws.close());
         await by.within(inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve)));
         server.closeAllConnections();

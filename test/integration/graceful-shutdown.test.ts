@@ -125,6 +125,7 @@ describe('graceful shutdown (real process)', () => {
     expect(sse.headers.get('content-type')).toContain('text/event-stream');
     const reader = sse.body!.getReader();
     await reader.read();
+    const ended: string[] = [];
     let received = '';
     const streamEnded = (async () => {
       try {
@@ -132,22 +133,25 @@ describe('graceful shutdown (real process)', () => {
       } catch {
         // Cut like a dropped connection: the client reconnects, as after a WebSocket 1001.
       }
-      return true;
+      ended.push('sse');
     })();
     sim.control.hang('beauvoir');
     const held = slowPersonality(base, uniqueTag('held')).then(
       (res) => res.status,
       () => 'cut',
     );
+    void held.then(() => ended.push('held request'));
     await sim.control.waitForRequest((r) => r.route === 'beauvoir', 5_000);
 
     const { code, ms } = await terminate(p);
     expectCleanExit(p, code);
     // Process start-up of the signal and exit aside, the grace period bounds the whole shutdown.
     expect(ms).toBeLessThan(GRACE_MS + 500);
-    expect(await streamEnded).toBe(true);
+    await streamEnded;
     expect(received).not.toContain('event: complete');
     expect(await held).toBe('cut');
+    // The stream ends when the listener closes; the request is cut only when the drain runs out.
+    expect(ended).toEqual(['sse', 'held request']);
   }, 60_000);
 
   it('turns /readyz 503 while a schedule firing is still in progress, lets the firing finish, then exits 0', async () => {

@@ -18,7 +18,8 @@ const { config, warnings } = configOrExit();
 const logger = createLogger(config.logLevel);
 for (const warning of warnings) logger.warn({ event: 'config_warning' }, warning);
 
-const running = await startServer(config, logger, { readinessDelayMs: config.nodeEnv === 'production' ? 2_000 : 0 }).catch(
+// Not awaited: the signal handlers below must be in place while it starts.
+const starting = startServer(config, logger, { readinessDelayMs: config.nodeEnv === 'production' ? 2_000 : 0 }).catch(
   (err: unknown) => {
     logger.error({ event: 'startup_failed', err: err instanceof Error ? err.message : String(err) }, 'startup_failed');
     process.exit(1);
@@ -40,6 +41,8 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, config.shutdownGraceMs);
   backstop.unref();
+  // A signal during startup stops the server once it is up, within the same deadline.
+  const running = await starting;
   await running.stop(deadline);
   logger.info({ event: LogEvent.shutdownFinished }, LogEvent.shutdownFinished);
   process.exit(0);

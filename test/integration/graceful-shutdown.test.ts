@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
@@ -40,6 +41,12 @@ afterAll(async () => {
 });
 
 async function spawnReady(env: Record<string, string>): Promise<{ p: DixieProcess; base: string }> {
+  const started = await spawnWith(env);
+  await waitFor(() => started.p.stdout().includes('"event":"listening"'), { timeoutMs: 30_000, intervalMs: 50, what: 'listening' });
+  return started;
+}
+
+async function spawnWith(env: Record<string, string>): Promise<{ p: DixieProcess; base: string }> {
   const port = await freePort();
   const p = spawnDixie({
     FINN_URL: sim.url,
@@ -57,7 +64,6 @@ async function spawnReady(env: Record<string, string>): Promise<{ p: DixieProces
     ...env,
   });
   proc = p;
-  await waitFor(() => p.stdout().includes('"event":"listening"'), { timeoutMs: 30_000, intervalMs: 50, what: 'listening' });
   return { p, base: `http://127.0.0.1:${port}` };
 }
 
@@ -72,7 +78,6 @@ const events = (p: DixieProcess): string[] =>
 async function terminate(p: DixieProcess): Promise<{ code: number | null; ms: number }> {
   const sent = Date.now();
   p.child.kill('SIGTERM');
-  await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });
   return { code: await p.exited, ms: Date.now() - sent };
 }
 
@@ -179,6 +184,35 @@ describe('graceful shutdown (real process)', () => {
       expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['SUCCESS']);
     } finally {
       sim.control.absent('cron.register', false);
+    }
+  }, 60_000);
+
+  it('handles SIGTERM during startup: stops once started, exits 0', async () => {
+    // Holding the migration lock keeps Dixie's startup waiting in runMigrations.
+    const lock = new pg.Client({ connectionString: schema.url });
+    await lock.connect();
+    try {
+      const key = 'hashtext($1 || current_schema())';
+      await lock.query(`SELECT pg_advisory_lock(${key})`, ['dixie:migrations']);
+      const { p } = await spawnWith({ DIXIE_SHUTDOWN_GRACE_MS: '8000' });
+      await waitFor(
+        async () =>
+          (
+            await lock.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid::bigint = (${key}::bigint & 4294967295)`,
+              ['dixie:migrations'],
+            )
+          ).rows[0]!.n > 0,
+        { timeoutMs: 30_000, intervalMs: 50, what: 'startup waiting for the migration lock' },
+      );
+      const exit = terminate(p);
+      await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });
+      await lock.query(`SELECT pg_advisory_unlock(${key})`, ['dixie:migrations']);
+
+      expectCleanExit(p, (await exit).code);
+      expect(events(p).indexOf('shutdown_started')).toBeLessThan(events(p).indexOf('listening'));
+    } finally {
+      await lock.end();
     }
   }, 60_000);
 });

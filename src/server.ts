@@ -18,7 +18,7 @@ export interface RunningServer {
   tracing: Tracing;
   /**
    * Graceful stop, every step within `by` (default: DIXIE_SHUTDOWN_GRACE_MS from now): readiness off,
-   * drain (WebSockets 1001) while firings in progress settle, then NATS, Redis, PostgreSQL, then traces.
+   * drain (WebSockets 1001, SSE cut) while firings in progress settle, then NATS, Redis, PostgreSQL, traces.
    */
   stop(by?: Deadline): Promise<void>;
 }

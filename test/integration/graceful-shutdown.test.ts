@@ -128,13 +128,13 @@ describe('graceful shutdown (real process)', () => {
       body: JSON.stringify({ query: 'subscription { healthChanged { status } }' }),
     });
     expect(sse.headers.get('content-type')).toContain('text/event-stream');
-    const reader = sse.body!.getReader();
-    await reader.read();
+    const stream = sse.body!.getReader();
+    await stream.read();
     const ended: string[] = [];
     let received = '';
     const streamEnded = (async () => {
       try {
-        for (let r = await reader.read(); !r.done; r = await reader.read()) received += new TextDecoder().decode(r.value);
+        for (let r = await stream.read(); !r.done; r = await stream.read()) received += new TextDecoder().decode(r.value);
       } catch {
         // Cut like a dropped connection: the client reconnects, as after a WebSocket 1001.
       }
@@ -150,7 +150,7 @@ describe('graceful shutdown (real process)', () => {
 
     const { code, ms } = await terminate(p);
     expectCleanExit(p, code);
-    // Process start-up of the signal and exit aside, the grace period bounds the whole shutdown.
+    // Signal delivery and process exit aside, the grace period bounds the whole shutdown.
     expect(ms).toBeLessThan(GRACE_MS + 500);
     await streamEnded;
     expect(received).not.toContain('event: complete');
@@ -160,31 +160,25 @@ describe('graceful shutdown (real process)', () => {
   }, 60_000);
 
   it('turns /readyz 503 while a schedule firing is still in progress, lets the firing finish, then exits 0', async () => {
-    try {
-      sim.control.absent('cron.register');
-      giveWallet(sim, owner, 200, ['mibera:42']);
-      const { p, base } = await spawnReady({
-        DIXIE_SCHEDULER_TICK_MS: '200',
-        DIXIE_SHUTDOWN_GRACE_MS: '8000',
-      });
-      const created = await gql(base, CREATE_SCHEDULE, { input: { nftId: 'mibera:42', expression: 'every 2 hours', prompt: 'hold on' } }, await walletAuth(owner));
-      const { id } = ((await created.json()) as { data: { createSchedule: { schedule: { id: string } } } }).data.createSchedule.schedule;
-      sim.control.hang('sessions.message');
-      await makeDue(schema.url, id);
-      await sim.control.waitForRequest((r) => r.route === 'sessions.message', 10_000);
+    sim.control.absent('cron.register'); // Dixie fires the schedule itself
+    giveWallet(sim, owner, 200, ['mibera:42']);
+    const { p, base } = await spawnReady({ DIXIE_SCHEDULER_TICK_MS: '200', DIXIE_SHUTDOWN_GRACE_MS: '8000' });
+    const input = { nftId: 'mibera:42', expression: 'every 2 hours', prompt: 'hold on' };
+    const created = await gql(base, CREATE_SCHEDULE, { input }, await walletAuth(owner));
+    const { id } = ((await created.json()) as { data: { createSchedule: { schedule: { id: string } } } }).data.createSchedule.schedule;
+    sim.control.hang('sessions.message');
+    await makeDue(schema.url, id);
+    await sim.control.waitForRequest((r) => r.route === 'sessions.message', 10_000);
 
-      const exit = terminate(p);
-      await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });
-      // Not ready from the moment the signal is handled, although Finn still holds the firing's message.
-      expect((await fetch(`${base}/readyz`)).status).toBe(503);
-      expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['RUNNING']);
-      sim.control.hang('sessions.message', false);
+    const exit = terminate(p);
+    await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });
+    // Not ready from the moment the signal is handled, although Finn still holds the firing's message.
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['RUNNING']);
+    sim.control.hang('sessions.message', false);
 
-      expectCleanExit(p, (await exit).code);
-      expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['SUCCESS']);
-    } finally {
-      sim.control.absent('cron.register', false);
-    }
+    expectCleanExit(p, (await exit).code);
+    expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['SUCCESS']);
   }, 60_000);
 
   it('handles SIGTERM during startup: stops once started, exits 0', async () => {

@@ -74,13 +74,13 @@ const events = (p: DixieProcess): string[] =>
     .filter((l) => l.startsWith('{'))
     .map((l) => String((JSON.parse(l) as { event?: string }).event));
 
-/** SIGTERM, then the exit code and how long the exit took. */
-async function terminate(p: DixieProcess): Promise<{ code: number | null; ms: number }> {
-  const sent = Date.now();
+/** SIGTERM, then the exit code. */
+function terminate(p: DixieProcess): Promise<number | null> {
   p.child.kill('SIGTERM');
-  return { code: await p.exited, ms: Date.now() - sent };
+  return p.exited;
 }
 
+/** Exit 0 with shutdown_finished: main.ts's backstop exits 1 with shutdown_forced once the grace period is over. */
 function expectCleanExit(p: DixieProcess, code: number | null): void {
   expect(code).toBe(0);
   expect(events(p)).toContain('shutdown_finished');
@@ -116,7 +116,7 @@ describe('graceful shutdown (real process)', () => {
     const res = await answer;
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ data: { personality: { name: 'Slow' } } });
-    expectCleanExit(p, (await exit).code);
+    expectCleanExit(p, await exit);
   }, 60_000);
 
   it('ends an open SSE subscription and cuts a request still held at the drain deadline, exiting 0 within the grace period', async () => {
@@ -148,10 +148,7 @@ describe('graceful shutdown (real process)', () => {
     void held.then(() => ended.push('held request'));
     await sim.control.waitForRequest((r) => r.route === 'beauvoir', 5_000);
 
-    const { code, ms } = await terminate(p);
-    expectCleanExit(p, code);
-    // Signal delivery and process exit aside, the grace period bounds the whole shutdown.
-    expect(ms).toBeLessThan(GRACE_MS + 500);
+    expectCleanExit(p, await terminate(p));
     await streamEnded;
     expect(received).not.toContain('event: complete');
     expect(await held).toBe('cut');
@@ -177,7 +174,7 @@ describe('graceful shutdown (real process)', () => {
     expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['RUNNING']);
     sim.control.hang('sessions.message', false);
 
-    expectCleanExit(p, (await exit).code);
+    expectCleanExit(p, await exit);
     expect((await executionsOf(schema.url, id)).map((r) => r.status)).toEqual(['SUCCESS']);
   }, 60_000);
 
@@ -203,7 +200,7 @@ describe('graceful shutdown (real process)', () => {
       await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });
       await lock.query(`SELECT pg_advisory_unlock(${key})`, ['dixie:migrations']);
 
-      expectCleanExit(p, (await exit).code);
+      expectCleanExit(p, await exit);
       expect(events(p).indexOf('shutdown_started')).toBeLessThan(events(p).indexOf('listening'));
     } finally {
       await lock.end();

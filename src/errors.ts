@@ -33,8 +33,7 @@ const STATUS: Record<ErrorCode, number> = {
 };
 
 /** The one mapping from an error code to an HTTP status, shared by GraphQL and REST. */
-export function httpStatusFor(code: ErrorCode, upstreamStatus?: number): number {
-  if (code === 'UPSTREAM_ERROR' && upstreamStatus && upstreamStatus >= 400) return 502;
+export function httpStatusFor(code: ErrorCode): number {
   return STATUS[code];
 }
 

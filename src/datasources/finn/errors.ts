@@ -58,10 +58,9 @@ export function toClientError(err: unknown, retryAfterS: number): GraphQLError {
         httpStatus: 502,
       });
   }
-  if (err instanceof FinnTransportError && (status === null || status >= 500)) {
-    if (status === null) {
-      return dixieError('UPSTREAM_UNAVAILABLE', 'The agent runtime is unavailable', { retryAfter: Math.max(1, retryAfterS) });
-    }
+  // No answer at all (network error, timeout): unavailable; an answered 5xx or 4xx is an upstream error.
+  if (err instanceof FinnTransportError && status === null) {
+    return dixieError('UPSTREAM_UNAVAILABLE', 'The agent runtime is unavailable', { retryAfter: Math.max(1, retryAfterS) });
   }
   return dixieError('UPSTREAM_ERROR', 'The agent runtime answered with an error', status ? { upstreamStatus: status } : {});
 }

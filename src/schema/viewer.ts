@@ -5,7 +5,7 @@ import type { Viewer as ViewerModel } from '../domain/viewer.js';
 import { builder } from './builder.js';
 
 export const ConvictionTier = builder.enumType('ConvictionTier', {
-  description: 'domain.md conviction tiers, lowest first',
+  description: `domain.md conviction tiers, lowest to highest: ${TIERS.join(', ')} (the printed schema sorts the values by name)`,
   values: TIERS,
 });
 

@@ -40,6 +40,19 @@ describe('chat sessions in PostgreSQL', () => {
     await schema?.drop();
   });
 
+  it("carries the request's X-Request-Id and the client's IP to Finn on every call it makes (finn.md §General)", async () => {
+    const auth = await walletAuth(owner);
+    const started = await d.gql<{ startChat: { id: string } }>(START, { n: 'nft-7' }, { ...auth, 'x-request-id': 'req-sessions-1' });
+    const { id } = started.body.data!.startChat;
+    await d.gql(SEND, { s: id, t: 'who asks' }, { ...auth, 'x-request-id': 'req-sessions-2' });
+    const calls = d.sim.control.requests.filter((r) => r.route === 'sessions.create' || r.route === 'sessions.message');
+    expect(calls.find((r) => r.route === 'sessions.create' && r.headers['x-request-id'] === 'req-sessions-1')?.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(calls.find((r) => r.route === 'sessions.message' && r.path.includes(id))?.headers).toMatchObject({
+      'x-request-id': 'req-sessions-2',
+      'x-forwarded-for': '127.0.0.1',
+    });
+  });
+
   it('starts a session with an NFT personality, answers synchronously and shows only Finn counters', async () => {
     const auth = await walletAuth(owner);
     const started = await d.gql<{ startChat: { id: string; nftId: string; messageCount: number } }>(START, { n: 'nft-42' }, auth);

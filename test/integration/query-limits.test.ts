@@ -94,6 +94,15 @@ describe('production hardening', () => {
     expect(intro.body.errors?.length).toBeGreaterThan(0);
     expect(intro.body.data ?? null).toBeNull();
   });
+
+  it('serves no GraphiQL page to a browser', async () => {
+    for (const headers of [{ accept: 'text/html' }, { accept: 'text/html', 'x-graphql-csrf': '1' }]) {
+      const res = await fetch(`${d.url}/graphql`, { headers });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.headers.get('content-type') ?? '').not.toContain('text/html');
+      expect(await res.text()).not.toContain('<title>Dixie</title>');
+    }
+  });
 });
 
 describe('trusted documents', () => {

@@ -173,3 +173,34 @@ describe('oracle and personality', () => {
     expect(bad.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'nftId' });
   });
 });
+
+describe('Finn failing under a GraphQL field (finn.md §General)', () => {
+  let f: TestDixie;
+  const q = 'query($n: ID!) { personality(nftId: $n) { name } }';
+  beforeAll(async () => {
+    f = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'), DIXIE_FINN_TIMEOUT_MS: '300', DIXIE_FINN_CIRCUIT_FAILURES: '50' } });
+  });
+  afterAll(async () => f?.stop());
+
+  // personality is nullable, so `data` is not null and the status stays 200 (graphql.md §Errors).
+  it('answers a timeout with UPSTREAM_UNAVAILABLE and a retryAfter, and a Finn 5xx with UPSTREAM_ERROR', async () => {
+    const auth = await walletAuth(observer);
+    f.sim.control.setBeauvoir('nft-slow', { name: 'Slow' });
+    f.sim.control.hang('beauvoir');
+    const timedOut = await f.gql(q, { n: 'nft-slow' }, auth);
+    f.sim.control.hang('beauvoir', false);
+    expect(timedOut.status).toBe(200);
+    expect(timedOut.body.data).toEqual({ personality: null });
+    expect(timedOut.body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryAfter: expect.any(Number) });
+
+    f.sim.control.failWith(500, 'beauvoir');
+    const failed = await f.gql(q, { n: 'nft-slow' }, auth);
+    f.sim.control.clearFaults();
+    expect(failed.body.data).toEqual({ personality: null });
+    expect(failed.body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_ERROR' });
+    expect(JSON.stringify(failed.body)).not.toMatch(/Internal|stack/i);
+
+    // Neither answer was cached: Finn answering again serves the personality.
+    expect((await f.gql<{ personality: { name: string } }>(q, { n: 'nft-slow' }, auth)).body).toEqual({ data: { personality: { name: 'Slow' } } });
+  });
+});

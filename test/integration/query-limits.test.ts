@@ -96,7 +96,7 @@ describe('production hardening', () => {
   });
 
   it('serves no GraphiQL page to a browser', async () => {
-    for (const headers of [{ accept: 'text/html' }, { accept: 'text/html', 'x-graphql-csrf': '1' }]) {
+    for (const headers of [{ accept: 'text/html' }, { accept: 'text/html', 'x-graphql-csrf': '1' }] as Record<string, string>[]) {
       const res = await fetch(`${d.url}/graphql`, { headers });
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.headers.get('content-type') ?? '').not.toContain('text/html');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { lock } from 'proper-lockfile';
 import {
   addEntry, checkEntry, emptyAllowlist, parseAllowlist, removeEntry,
   type AllowlistData, type Checked,
@@ -71,17 +72,23 @@ export async function createAllowlistStore(opts: AllowlistStoreOptions): Promise
     }
   };
 
-  /** Serialised in process; across instances each write starts from the file as it is now. */
+  /**
+   * Serialised in process by the queue and across instances sharing the file by a lock beside it,
+   * held from reading the file as it is now to renaming the new one over it: no add or remove of
+   * another instance can fall between the two and be lost.
+   */
   const mutate = <T>(fn: (base: AllowlistData) => { next: AllowlistData | null; result: T }): Promise<T> => {
-    const run = queue.then(async () => {
-      adopt(await read());
-      const { next, result } = fn(data);
-      if (next && next !== data) {
-        await writeDurably(path, next);
-        use(next);
-      }
-      return result;
-    });
+    const run = queue.then(() =>
+      withFileLock(path, logger, async () => {
+        adopt(await read());
+        const { next, result } = fn(data);
+        if (next && next !== data) {
+          await writeDurably(path, next);
+          use(next);
+        }
+        return result;
+      }),
+    );
     queue = run.catch(() => undefined);
     return run;
   };
@@ -120,6 +127,31 @@ export async function createAllowlistStore(opts: AllowlistStoreOptions): Promise
     },
     close: () => clearInterval(timer),
   };
+}
+
+/**
+ * How long a lock may go without its holder refreshing it before another instance takes it over
+ * (the holder crashed), and how long a writer waits for it (~9 s): writes take milliseconds, and
+ * the wait outlasts a crashed holder's lock going stale.
+ */
+const LOCK_STALE_MS = 5_000;
+const LOCK_WAIT = { retries: 60, factor: 1.2, minTimeout: 5, maxTimeout: 200 };
+
+/** Runs `fn` holding `<path>.lock` (proper-lockfile: an atomic mkdir, refreshed while held, stale after a crash). */
+async function withFileLock<T>(path: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(path), { recursive: true });
+  const release = await lock(path, {
+    realpath: false,
+    stale: LOCK_STALE_MS,
+    retries: LOCK_WAIT,
+    // The default throws from a timer (a crash): a lock lost while held is logged instead.
+    onCompromised: (err) => logger.error({ event: 'allowlist_lock_lost', path, err: err.message }, 'allowlist lock compromised while held'),
+  });
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
 }
 
 /** Temp file in the same folder, fsync, rename over the target, fsync the folder: old or new, never torn. */

@@ -106,6 +106,21 @@ describe('/api/admin/allowlist', () => {
     expect((await readdir(file.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('loses no add when two instances share the file and both take concurrent adds', async () => {
+    const other = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: file.path, DIXIE_RATE_LIMIT_RPM: '0' } });
+    try {
+      const wallets = Array.from({ length: 40 }, () => newWallet());
+      const post = (base: string, value: string) =>
+        fetch(`${base}${API}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` }, body: JSON.stringify({ type: 'wallet', value }) });
+      const results = await Promise.all(wallets.map((value, i) => post(i % 2 ? d.url : other.url, value)));
+      expect(results.map((r) => r.status)).toEqual(wallets.map(() => 201));
+      const stored = (await onDisk())['wallets'] as string[];
+      expect(wallets.filter((w) => !stored.includes(w))).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('preserves the optional policy object across writes', async () => {
     const current = await onDisk();
     await writeFile(file.path, JSON.stringify({ ...current, policy: { mode: 'strict', notes: ['a'] } }));

@@ -207,10 +207,12 @@ describe('conviction invalidation without NATS', () => {
 describe('TBA agents while Finn cannot answer B9 (finn.md: UPSTREAM_*, never UNAUTHENTICATED)', () => {
   const tba = newWallet();
   const owner = newWallet();
+  // A timestamp never used before, so no cached verification answers for Finn. Counted down from a
+  // fixed start: counting from the clock repeated a timestamp whenever a second passed between calls.
+  const firstTimestamp = Math.floor(Date.now() / 1000);
   let seq = 0;
-  // A timestamp never used before, so no cached verification answers for Finn.
   const creds = (signature = 'sig-up') => ({
-    'x-tba-address': tba, 'x-tba-signature': signature, 'x-tba-timestamp': String(Math.floor(Date.now() / 1000) - seq++),
+    'x-tba-address': tba, 'x-tba-signature': signature, 'x-tba-timestamp': String(firstTimestamp - seq++),
   });
   const env = { DIXIE_RATE_LIMIT_RPM: '0', DIXIE_FINN_TIMEOUT_MS: '300' };
   const start = async (circuitFailures: number) => {

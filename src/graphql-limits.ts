@@ -1,5 +1,5 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import type { GraphQLError, ValidationContext } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { dixieError } from './errors.js';
 
@@ -36,4 +36,18 @@ export function useQueryLimits(opts: { blockFieldSuggestions: boolean }): Plugin
     },
   };
   return [documentSize, armor as Plugin];
+}
+
+/**
+ * Production: no schema introspection, over HTTP and graphql-ws alike. yoga's
+ * useDisableIntrospection marks a request in onRequestParse, which an operation arriving over
+ * graphql-ws never passes, so introspection stayed open there; graphql-js's own rule, added to
+ * every validation, has no such gap.
+ */
+export function useNoIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
 }

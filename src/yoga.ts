@@ -1,5 +1,4 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createAccess } from './datasources/access.js';
 import { credentialsFromHeaders, resolveViewer } from './datasources/identity.js';
 import type { Datasources } from './datasources/index.js';
@@ -9,7 +8,7 @@ import { rethrowWithHttpStatus } from './errors.js';
 import { maskError, useCsrfHeader, useErrorStatus } from './graphql-plugins.js';
 import { schema } from './schema/index.js';
 import { createOperationTelemetry, useTelemetry } from './telemetry/graphql-plugin.js';
-import { useQueryLimits } from './graphql-limits.js';
+import { useNoIntrospection, useQueryLimits } from './graphql-limits.js';
 import { useSubscriptions } from './subscriptions.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 
@@ -35,7 +34,7 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
     maskedErrors: { maskError: masking },
     plugins: [
       useCsrfHeader(),
-      ...(production ? [useDisableIntrospection()] : []),
+      ...(production ? [useNoIntrospection()] : []),
       useErrorStatus(),
       ...useQueryLimits({ blockFieldSuggestions: production }),
       useTrustedDocuments(ds.config.trustedDocuments, ds.logger),

@@ -95,6 +95,19 @@ describe('production hardening', () => {
     expect(intro.body.data ?? null).toBeNull();
   });
 
+  it('disables introspection over graphql-ws too', async () => {
+    const ws = await openRawWs(d.wsUrl);
+    try {
+      expect(await ws.init()).toBe('ack');
+      ws.subscribe('intro', '{ __schema { queryType { name } } }');
+      const answer = await ws.waitFor((m) => m.id === 'intro' && (m.type === 'error' || m.type === 'next'));
+      expect(JSON.stringify(answer.payload)).toMatch(/introspection/i);
+      expect(JSON.stringify(answer.payload)).not.toContain('"queryType":{"name"');
+    } finally {
+      ws.close();
+    }
+  });
+
   it('serves no GraphiQL page to a browser', async () => {
     for (const headers of [{ accept: 'text/html' }, { accept: 'text/html', 'x-graphql-csrf': '1' }] as Record<string, string>[]) {
       const res = await fetch(`${d.url}/graphql`, { headers });

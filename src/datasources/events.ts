@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
-import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
+import type { PubSub } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import type { NatsHandle } from './nats.js';
 
@@ -12,6 +13,9 @@ export type DixieEvents = {
 };
 
 export type EventBus = PubSub<DixieEvents>;
+
+/** yoga's constraint on a pubsub's topics (not exported by graphql-yoga). */
+type PublishArgsByKey = Record<string, [] | [unknown] | [number | string, unknown]>;
 
 const SUBJECT_PREFIX = 'dixie.events.';
 
@@ -74,7 +78,34 @@ function createNatsEventTarget(nats: NatsHandle, logger: Logger): EventTarget {
   };
 }
 
+/** Events a subscriber may fall behind before the oldest are dropped (see createBoundedPubSub). */
+export const SUBSCRIBER_BUFFER = 256;
+
+/**
+ * yoga's createPubSub with one difference: each subscription buffers at most `bufferSize` events
+ * and then drops the oldest. yoga's has no buffer, and once a subscriber that stopped reading (a
+ * stalled socket) was 1,024 events behind, the next publish threw RepeaterOverflowError inside the
+ * event listener: an uncaught exception that ended the process. Topics and payloads are yoga's
+ * (`routingKey` or `routingKey:id`), so instances on either version exchange events over NATS.
+ */
+export function createBoundedPubSub<T extends PublishArgsByKey>(target: EventTarget, bufferSize = SUBSCRIBER_BUFFER): PubSub<T> {
+  const topicOf = (routingKey: string, id: unknown) => (id === undefined ? routingKey : `${routingKey}:${String(id)}`);
+  const pubsub = {
+    publish(routingKey: string, ...args: unknown[]) {
+      target.dispatchEvent(new CustomEvent(topicOf(routingKey, args[1] === undefined ? undefined : args[0]), { detail: args[1] ?? args[0] ?? null }));
+    },
+    subscribe(routingKey: string, id?: unknown) {
+      const topic = topicOf(routingKey, id);
+      return new Repeater<unknown>((push, stop) => {
+        const listener = (event: Event) => void push((event as CustomEvent).detail);
+        target.addEventListener(topic, listener);
+        void stop.then(() => target.removeEventListener(topic, listener));
+      }, new SlidingBuffer(bufferSize));
+    },
+  };
+  return pubsub as unknown as PubSub<T>;
+}
+
 export function createEventBus(opts: { nats: NatsHandle | null; logger: Logger }): EventBus {
-  if (!opts.nats) return createPubSub<DixieEvents>({ eventTarget: subscriptionEventTarget() as never });
-  return createPubSub<DixieEvents>({ eventTarget: createNatsEventTarget(opts.nats, opts.logger) as never });
+  return createBoundedPubSub<DixieEvents>(opts.nats ? createNatsEventTarget(opts.nats, opts.logger) : subscriptionEventTarget());
 }

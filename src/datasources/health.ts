@@ -1,7 +1,7 @@
-import { createPubSub } from 'graphql-yoga';
+import type { PubSub } from 'graphql-yoga';
 import { finnStatus, overallStatus, type HealthReport, type InfraHealth } from '../domain/health.js';
 import { createCachedProbe, type CachedProbe } from './cached-probe.js';
-import { subscriptionEventTarget } from './events.js';
+import { createBoundedPubSub, subscriptionEventTarget } from './events.js';
 import { withTimeout } from './postgres/db.js';
 import type { Db } from './postgres/index.js';
 import type { Finn } from './finn/index.js';
@@ -50,7 +50,7 @@ export interface HealthService {
   /** The same report serialised once per reuse window (the REST body). */
   reportJson(): Promise<string>;
   /** Emits a report when the overall status or the circuit state changes. */
-  changes: ReturnType<typeof createPubSub<{ healthChanged: [HealthReport] }>>;
+  changes: PubSub<{ healthChanged: [HealthReport] }>;
   start(): void;
   stop(): void;
 }
@@ -180,7 +180,7 @@ export function createHealthService(deps: HealthDeps): HealthService {
     return entry.json;
   }
 
-  const changes = createPubSub<{ healthChanged: [HealthReport] }>({ eventTarget: subscriptionEventTarget() as never });
+  const changes = createBoundedPubSub<{ healthChanged: [HealthReport] }>(subscriptionEventTarget());
   let last: string | null = null;
   let timer: NodeJS.Timeout | undefined;
   let offBreaker: (() => void) | undefined;

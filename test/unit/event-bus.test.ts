@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createEventBus } from '../../src/datasources/events.js';
+import { createEventBus, SUBSCRIBER_BUFFER } from '../../src/datasources/events.js';
 import { createLogger } from '../../src/logger.js';
 
 describe('createEventBus (in process)', () => {
@@ -22,5 +22,22 @@ describe('createEventBus (in process)', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+});
+
+describe('a subscriber that stops reading', () => {
+  it('costs a bounded buffer of the newest events and never throws into the publisher', async () => {
+    const bus = createEventBus({ nats: null, logger: createLogger('error') });
+    const stalled = bus.subscribe('scheduleFired', 'nft-1')[Symbol.asyncIterator]();
+    const first = stalled.next();
+    await nextTurn();
+    // yoga's own pubsub threw RepeaterOverflowError from the listener (a process crash) past 1,024.
+    for (let n = 1; n <= 3_000; n++) bus.publish('scheduleFired', 'nft-1', { n });
+    expect((await first).value).toEqual({ n: 1 });
+    const rest: unknown[] = [];
+    for (let i = 0; i < SUBSCRIBER_BUFFER; i++) rest.push((await stalled.next()).value);
+    expect(rest[0]).toEqual({ n: 3_000 - SUBSCRIBER_BUFFER + 1 });
+    expect(rest.at(-1)).toEqual({ n: 3_000 });
+    await stalled.return?.();
   });
 });

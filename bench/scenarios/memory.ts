@@ -12,7 +12,7 @@ import pg from 'pg';
 import { startFinnSim } from '../../test/finn-sim/index.js';
 import { newWallet, walletToken, writeAllowlist } from '../../test/helpers/auth.js';
 import { createTestSchema, uniqueTag } from '../../test/helpers/services.js';
-import { encodeCursor } from '../../src/datasources/memory.js';
+import { encodeIdCursor } from '../../src/domain/page-cursor.js';
 import { BENCH_JWT_KEY, LOAD, gqlOnce, gqlTarget, load, printTable, ratio, startDixie, verdict, warm, type Child, type LoadResult } from '../lib.js';
 
 const EVENTS = 100_000;
@@ -91,7 +91,7 @@ export async function memoryScenario(): Promise<void> {
       health: gqlTarget(base, HEALTH),
       projection: gqlTarget(base, PROJECTION, { n: nftId }, auth),
       firstPage: gqlTarget(base, PAGE, { n: nftId }, auth),
-      deepPage: gqlTarget(base, PAGE, { n: nftId, after: encodeCursor('m', deepId) }, auth),
+      deepPage: gqlTarget(base, PAGE, { n: nftId, after: encodeIdCursor('m', deepId) }, auth),
     };
     const first = await gqlOnce<PageJson>(targets.firstPage);
     const deep = await gqlOnce<PageJson>(targets.deepPage);

@@ -1,3 +1,4 @@
+import { decodeIdCursor, encodeIdCursor } from '../domain/page-cursor.js';
 import { dixieError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { applyUpdate, AutonomousInputError, defaultPermissions, type AutonomousPermissions, type AutonomousUpdate } from '../domain/autonomous.js';
@@ -29,14 +30,6 @@ export interface AutonomousService {
 
 export const AUTONOMOUS_CHANGED_SUBJECT = 'dixie.autonomous.changed';
 const cacheKey = (nftId: string) => `autonomous:${nftId}`;
-const cursorOf = (id: string) => Buffer.from(`a:${id}`).toString('base64url');
-
-function idOf(cursor: string | null): string | null {
-  if (!cursor) return null;
-  const m = /^a:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw dixieError('BAD_USER_INPUT', 'Invalid cursor', { field: 'after' });
-  return m[1]!;
-}
 
 export function createAutonomousService(deps: {
   db: Db | null;
@@ -83,9 +76,9 @@ export function createAutonomousService(deps: {
     },
 
     async audit(nftId, first, after) {
-      const page = await listAudit(requireDb(), nftId, Math.max(0, Math.min(first, 100)), idOf(after));
+      const page = await listAudit(requireDb(), nftId, Math.max(0, Math.min(first, 100)), decodeIdCursor('a', after));
       const last = page.nodes.at(-1);
-      return { ...page, endCursor: last ? cursorOf(last.id) : null };
+      return { ...page, endCursor: last ? encodeIdCursor('a', last.id) : null };
     },
 
     async invalidate(nftId) {

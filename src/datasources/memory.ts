@@ -1,3 +1,4 @@
+import { decodeIdCursor, encodeIdCursor } from '../domain/page-cursor.js';
 import DataLoader from 'dataloader';
 import type { Deadline } from '../deadline.js';
 import { dixieError } from '../errors.js';
@@ -77,17 +78,6 @@ export interface MemoryRequest {
 export const MEMORY_INVALIDATED_SUBJECT = 'dixie.memory.invalidated';
 const projectionKey = (nftId: string) => `memory:projection:${nftId}`;
 
-export function encodeCursor(kind: 'm' | 'c', id: string): string {
-  return Buffer.from(`${kind}:${id}`).toString('base64url');
-}
-
-export function decodeCursor(kind: 'm' | 'c', cursor: string | null): string | null {
-  if (!cursor) return null;
-  const m = new RegExp(`^${kind}:(\\d{1,19})$`).exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw dixieError('BAD_USER_INPUT', 'Invalid cursor', { field: 'after' });
-  return m[1]!;
-}
-
 export function createMemoryService(deps: {
   db: Db | null;
   cache: Cache;
@@ -134,19 +124,19 @@ export function createMemoryService(deps: {
       const limit = clamp(args.first);
       const rows = await repo.listEvents(requireDb(), {
         nftId,
-        beforeId: decodeCursor('m', args.after),
+        beforeId: decodeIdCursor('m', args.after),
         conversationId: args.conversationId,
         types: args.types,
         limit: limit + 1,
       });
       const items = rows.slice(0, limit).map((r) => view(r, role));
-      return { items, nextCursor: rows.length > limit && items.length ? encodeCursor('m', items.at(-1)!.id) : null };
+      return { items, nextCursor: rows.length > limit && items.length ? encodeIdCursor('m', items.at(-1)!.id) : null };
     },
     async conversations(nftId, args) {
       const limit = clamp(args.first);
-      const rows = await repo.listConversations(requireDb(), { nftId, beforeId: decodeCursor('c', args.after), includeSealed: args.includeSealed, limit: limit + 1 });
+      const rows = await repo.listConversations(requireDb(), { nftId, beforeId: decodeIdCursor('c', args.after), includeSealed: args.includeSealed, limit: limit + 1 });
       const items = rows.slice(0, limit);
-      return { items, nextCursor: rows.length > limit && items.length ? encodeCursor('c', items.at(-1)!.id) : null };
+      return { items, nextCursor: rows.length > limit && items.length ? encodeIdCursor('c', items.at(-1)!.id) : null };
     },
     async projections(nftIds) {
       const d = requireDb();

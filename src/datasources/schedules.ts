@@ -1,3 +1,4 @@
+import { decodeIdCursor, encodeIdCursor } from '../domain/page-cursor.js';
 import { randomUUID } from 'node:crypto';
 import { dixieError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -48,13 +49,6 @@ const MAX_PROMPT = 4000;
 const MAX_NAME = 100;
 const MAX_FIRES = 100_000;
 const badInput = (field: string, message: string) => dixieError('BAD_USER_INPUT', message, { field });
-const encodeCursor = (id: string) => Buffer.from(`e:${id}`).toString('base64url');
-function decodeCursor(cursor: string | null): string | null {
-  if (!cursor) return null;
-  const m = /^e:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw badInput('after', 'Invalid cursor');
-  return m[1]!;
-}
 
 function validate(input: CreateScheduleInput): void {
   if (!isValidNftId(input.nftId)) throw badInput('nftId', 'Invalid NFT id');
@@ -142,9 +136,9 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
     list: async (nftId) => listSchedules(requireDb(), nftId),
 
     async executions(scheduleId, first, after) {
-      const page = await listExecutions(requireDb(), scheduleId, Math.max(0, Math.min(first, 100)), decodeCursor(after));
+      const page = await listExecutions(requireDb(), scheduleId, Math.max(0, Math.min(first, 100)), decodeIdCursor('e', after));
       const last = page.nodes.at(-1);
-      return { ...page, endCursor: last ? encodeCursor(last.id) : null };
+      return { ...page, endCursor: last ? encodeIdCursor('e', last.id) : null };
     },
 
     async recordCallback(input) {

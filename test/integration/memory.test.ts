@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { encodeIdCursor } from '../../src/domain/page-cursor.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -230,6 +231,8 @@ describe('soul memory', () => {
     const m = await readMemory(a, owner, NFT, { first: 100_000 });
     expect(m.events.items.length).toBeLessThanOrEqual(100);
     expect(code(await memory(a, owner, NFT, { after: 'bm90LWEtY3Vyc29y' }))).toBe('BAD_USER_INPUT');
+    // Our shape, but past PostgreSQL's bigint: once a database error (500), now the same BAD_USER_INPUT.
+    expect(code(await memory(a, owner, NFT, { after: encodeIdCursor('m', '9999999999999999999') }))).toBe('BAD_USER_INPUT');
   });
 });
 

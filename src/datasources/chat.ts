@@ -3,7 +3,7 @@ import type { ChatEvent } from '../domain/chat-events.js';
 import { dixieError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { viaFinn } from './finn/call.js';
-import { assertNftId, assertSessionId } from './finn/ids.js';
+import { assertNftId, assertSessionId, isSessionId } from './finn/ids.js';
 import type { Finn, FinnCallContext } from './finn/index.js';
 import type { MessageReply } from './finn/schemas.js';
 import type { ChatActivity, ChatStreamManager } from './finn/stream-manager.js';
@@ -61,7 +61,8 @@ export function createChat(deps: { finn: Finn; repo: ChatSessionRepo; streams: C
     },
     list: (owner, limit) => repo.listByOwner(owner, limit),
     async owned(owner, id) {
-      const record = await repo.get(id);
+      // An id Finn could not have issued is absent, without asking the store.
+      const record = isSessionId(id) ? await repo.get(id) : null;
       if (!record || record.ownerWallet !== owner.toLowerCase()) throw dixieError('NOT_FOUND', 'Chat session not found');
       return record;
     },

@@ -1,4 +1,5 @@
 import { decodeIdCursor, encodeIdCursor } from '../domain/page-cursor.js';
+import { isStorableText } from '../domain/text.js';
 import { randomUUID } from 'node:crypto';
 import { dixieError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -46,6 +47,7 @@ export interface ScheduleService {
 }
 
 const MAX_PROMPT = 4000;
+const SCHEDULE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_NAME = 100;
 const MAX_FIRES = 100_000;
 const badInput = (field: string, message: string) => dixieError('BAD_USER_INPUT', message, { field });
@@ -54,6 +56,8 @@ function validate(input: CreateScheduleInput): void {
   if (!isValidNftId(input.nftId)) throw badInput('nftId', 'Invalid NFT id');
   if (input.prompt.trim() === '' || input.prompt.length > MAX_PROMPT) throw badInput('prompt', `prompt must be 1–${MAX_PROMPT} characters`);
   if (input.name && input.name.length > MAX_NAME) throw badInput('name', `name must be at most ${MAX_NAME} characters`);
+  if (!isStorableText(input.prompt)) throw badInput('prompt', 'prompt contains a NUL character or an unpaired surrogate');
+  if (input.name && !isStorableText(input.name)) throw badInput('name', 'name contains a NUL character or an unpaired surrogate');
   const m = input.maxFires;
   if (m !== null && m !== undefined && (!Number.isInteger(m) || m < 1 || m > MAX_FIRES)) throw badInput('maxFires', `maxFires must be 1–${MAX_FIRES}`);
 }
@@ -132,7 +136,8 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
       return res.after;
     },
 
-    get: async (id) => (deps.db ? getSchedule(deps.db, id) : null),
+    // Ids are UUIDs: anything else is no schedule, and never reaches PostgreSQL.
+    get: async (id) => (deps.db && SCHEDULE_ID.test(id) ? getSchedule(deps.db, id) : null),
     list: async (nftId) => listSchedules(requireDb(), nftId),
 
     async executions(scheduleId, first, after) {

@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { isStorableText } from '../domain/text.js';
 import { modelPoolFor } from '../domain/tiers.js';
 import { dixieError } from '../errors.js';
 
@@ -7,6 +8,7 @@ export const MAX_PROMPT_CHARS = 32_000;
 export function assertPrompt(text: string, field = 'text'): string {
   if (text.trim() === '') throw dixieError('BAD_USER_INPUT', 'The message must not be empty', { field });
   if (text.length > MAX_PROMPT_CHARS) throw dixieError('BAD_USER_INPUT', `The message exceeds ${MAX_PROMPT_CHARS} characters`, { field });
+  if (!isStorableText(text)) throw dixieError('BAD_USER_INPUT', 'The message contains a NUL character or an unpaired surrogate', { field });
   return text;
 }
 

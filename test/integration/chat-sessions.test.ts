@@ -53,6 +53,17 @@ describe('chat sessions in PostgreSQL', () => {
     });
   });
 
+  it('refuses text PostgreSQL cannot store, and answers an impossible session id as not found', async () => {
+    const auth = await walletAuth(owner);
+    const { id } = (await d.gql<{ startChat: { id: string } }>(START, { n: null }, auth)).body.data!.startChat;
+    for (const t of ['nul\u0000byte', 'lone \uD83D surrogate']) {
+      const res = await d.gql(SEND, { s: id, t }, auth);
+      expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'text' });
+    }
+    const odd = await d.gql(GET, { id: 'a\u0000b' }, auth);
+    expect(odd.body.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+  });
+
   it('starts a session with an NFT personality, answers synchronously and shows only Finn counters', async () => {
     const auth = await walletAuth(owner);
     const started = await d.gql<{ startChat: { id: string; nftId: string; messageCount: number } }>(START, { n: 'nft-42' }, auth);

@@ -93,11 +93,18 @@ describe('createSchedule', () => {
     [{ expression: 'whenever you like' }, 'expression'],
     [{ expression: 'every 61 minutes' }, 'expression'],
     [{ prompt: '   ' }, 'prompt'],
+    [{ prompt: 'wake\u0000up' }, 'prompt'],
+    [{ name: 'half \uD83D' }, 'name'],
     [{ maxFires: 0 }, 'maxFires'],
   ])('rejects %j with BAD_USER_INPUT on %s', async (patch, field) => {
     const res = await createSchedule(a, owner, { nftId: NFT, expression: 'every morning', prompt: 'x', ...patch });
     expect(code(res)).toBe('BAD_USER_INPUT');
     expect(res.body.errors?.[0]?.extensions?.field).toBe(field);
+  });
+
+  it('answers an id no schedule can have as not found, without a database error', async () => {
+    const res = await a.gql<{ schedule: unknown }>('query($id: ID!) { schedule(id: $id) { id } }', { id: 'x\u0000y' }, await walletAuth(owner));
+    expect(res.body).toEqual({ data: { schedule: null } });
   });
 
   it('needs a signed-in BUILDER who owns the NFT', async () => {

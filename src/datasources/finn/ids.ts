@@ -9,6 +9,10 @@ export function assertSessionId(id: string): string {
   return id;
 }
 
+export function isSessionId(id: string): boolean {
+  return SESSION_ID.test(id);
+}
+
 export function assertNftId(id: string): string {
   if (!NFT_ID.test(id)) throw dixieError('BAD_USER_INPUT', 'Invalid NFT id', { field: 'nftId' });
   return id;

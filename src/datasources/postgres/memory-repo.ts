@@ -1,3 +1,4 @@
+import { storableText } from '../../domain/text.js';
 import type { ConversationCipher } from '../../domain/memory-crypto.js';
 import type { MemoryEventType, NewMemoryEvent } from '../../domain/memory-events.js';
 import { RECENT_MESSAGES, type ProjectionInput, type ProjectionMessage } from '../../domain/memory-projection.js';
@@ -45,11 +46,14 @@ export const toEventRow = (r: Raw): MemoryEventRow => ({
 
 const EVENT_COLUMNS = 'id, nft_id, conversation_id, type, payload, sealed, erased, actor_wallet, created_at';
 
+/** Finn's output can hold U+0000 or unpaired surrogates, which jsonb refuses: the whole batch was lost. */
+const storableStrings = (_key: string, value: unknown): unknown => (typeof value === 'string' ? storableText(value) : value);
+
 export async function insertEvents(tx: Queryable, nftId: string, conversationId: string, actor: string | null, rows: Array<{ type: string; payload: unknown; sealed: Buffer | null }>): Promise<string[]> {
   if (!rows.length) return [];
   const params: unknown[] = [nftId, conversationId, actor];
   const values = rows.map((r) => {
-    params.push(r.type, r.sealed ? null : JSON.stringify(r.payload), r.sealed);
+    params.push(r.type, r.sealed ? null : JSON.stringify(r.payload, storableStrings), r.sealed);
     const n = params.length;
     return `($1, $2, $3, $${n - 2}, $${n - 1}::jsonb, $${n}::bytea)`;
   });

@@ -130,12 +130,12 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const replayGuard = createReplayGuard(redis, logger);
   const autonomous = createAutonomousService({ db, cache, nats, logger, ttlSeconds: config.autonomousPermissionTtl, defaultBudget: config.autonomousBudget });
   const reputation = createReputationService({ db, nats, logger });
-  const memory = createMemoryService({ db, cache, redis, nats, finn, streams: chatStreams, logger, projectionTtl: config.memoryProjectionTtl, maxEvents: config.memoryMaxEvents, sealKey: config.memorySealKey, writer: opts.memoryWriter });
+  const nfts = createNftDirectory({ finn: finn.client, cache, ttlSeconds: config.nftOwnershipTtl });
+  const memory = createMemoryService({ db, cache, redis, nats, nfts, streams: chatStreams, logger, projectionTtl: config.memoryProjectionTtl, maxEvents: config.memoryMaxEvents, sealKey: config.memorySealKey, writer: opts.memoryWriter });
   const allowlist = await createAllowlistStore({ path: config.allowlistPath, logger, pollMs: opts.allowlistPollMs });
   const signIn = createSignIn({ config, nonces: createNonceStore({ redis, ttlMs: opts.siweNonceTtlMs }), allowlist, logger });
   const conviction = createConviction({ config, finn: finn.client, cache, allowlist, nats, logger });
   const tokens = createTokenVerifier(config.jwtPrivateKey);
-  const nfts = createNftDirectory({ finn: finn.client, cache, ttlSeconds: config.nftOwnershipTtl });
   const tba = createTbaVerifier({ finn: finn.client, breaker: finn.breaker, cache, logger });
   const rateLimiter = createRateLimiter({ limit: config.rateLimitRpm, backend: config.rateLimitBackend, redis, logger, metrics });
   const health = createHealthService({ version: config.version, finn, knowledge, governors, db, redis, nats, options: healthOptions });

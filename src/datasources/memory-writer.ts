@@ -2,15 +2,15 @@ import type { Deadline } from '../deadline.js';
 import { createTurnAssembler, type NewMemoryEvent } from '../domain/memory-events.js';
 import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
-import type { Finn } from './finn/index.js';
 import type { ChatActivity, ChatStreamManager } from './finn/stream-manager.js';
+import type { NftDirectory } from './nft-ownership.js';
 
 export interface MemoryWriterOptions {
   /** Attempts per batch before it is logged as memory_append_failed (default 4). */
   attempts: number;
   /** Backoff before retry n is baseDelayMs * 4^(n-1) (default 100 ms). */
   baseDelayMs: number;
-  /** Sessions whose state is kept (ownership answer, turn assembly); the oldest idle ones go first. */
+  /** Sessions whose state is kept (turn assembly, queued batches); the oldest idle ones go first. */
   maxSessions: number;
 }
 
@@ -21,8 +21,6 @@ type Batch = { nftId: string; conversationId: string; actorWallet: string | null
 interface SessionState {
   nftId: string;
   wallet: string;
-  /** Finn B3 says the wallet owns the NFT; unknown until checked, failures are not remembered. */
-  owner: boolean | null;
   assembler: ReturnType<typeof createTurnAssembler>;
   pending: NewMemoryEvent[];
   draining: Promise<void> | null;
@@ -34,23 +32,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Feeds soul memory from the chat streams: per session a small write queue that batches the frames
  * arriving together into one transaction, appended in order as they arrive, only for a wallet that
  * owns the session's NFT. A failing batch is retried with backoff and then logged, never thrown.
+ * Ownership is asked of the NftDirectory for every batch, so a transfer stops the writes within
+ * DIXIE_NFT_OWNERSHIP_TTL as it does every other NFT-scoped check; a failed lookup is retried.
  */
-export function createMemoryWriter(deps: { streams: ChatStreamManager; finn: Finn; logger: Logger; append: (b: Batch) => Promise<unknown>; options?: Partial<MemoryWriterOptions> }) {
+export function createMemoryWriter(deps: { streams: ChatStreamManager; nfts: NftDirectory; logger: Logger; append: (b: Batch) => Promise<unknown>; options?: Partial<MemoryWriterOptions> }) {
   const opts = { ...DEFAULTS, ...deps.options };
   const sessions = new Map<string, SessionState>();
 
   const isOwner = async (s: SessionState): Promise<boolean> => {
-    if (s.owner === null) {
-      const nfts = (await deps.finn.client.walletNfts(s.wallet)) ?? [];
-      s.owner = nfts.some((n) => n.nftId === s.nftId && n.ownerWallet.toLowerCase() === s.wallet.toLowerCase());
-    }
-    return s.owner;
+    const wallet = s.wallet.toLowerCase();
+    return (await deps.nfts.forWallet(s.wallet)).some((n) => n.nftId === s.nftId && n.ownerWallet.toLowerCase() === wallet);
   };
 
   async function write(sessionId: string, s: SessionState, events: NewMemoryEvent[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        if (!(await isOwner(s))) return;
+        if (!(await isOwner(s))) {
+          deps.logger.debug({ event: 'memory_not_owner', nft_id: s.nftId, session_id: sessionId, events: events.length }, 'wallet does not own the NFT: not recorded');
+          return;
+        }
         await deps.append({ nftId: s.nftId, conversationId: sessionId, actorWallet: s.wallet.toLowerCase(), events });
         return;
       } catch (err) {
@@ -83,7 +83,7 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; finn: Fin
         }
       }
     }
-    const s: SessionState = { nftId: a.nftId, wallet: a.wallet, owner: null, assembler: createTurnAssembler(), pending: [], draining: null };
+    const s: SessionState = { nftId: a.nftId, wallet: a.wallet, assembler: createTurnAssembler(), pending: [], draining: null };
     sessions.set(a.sessionId, s);
     return s;
   }
@@ -91,7 +91,6 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; finn: Fin
   const off = deps.streams.onEvent((a) => {
     if (a.nftId === null) return;
     const s = stateFor({ ...a, nftId: a.nftId });
-    if (s.owner === false) return;
     const produced = s.assembler.push(a.kind === 'prompt' ? { kind: 'prompt', text: a.text } : { kind: 'event', event: a.event });
     if (!produced.length) return;
     s.pending.push(...produced);

@@ -8,10 +8,10 @@ import type { MemoryEventType, NewMemoryEvent } from '../domain/memory-events.js
 import { computeProjection, type MemoryProjection } from '../domain/memory-projection.js';
 import type { Access } from './access.js';
 import type { Cache } from './cache.js';
-import type { Finn } from './finn/index.js';
 import type { ChatStreamManager } from './finn/stream-manager.js';
 import { createMemoryWriter, type MemoryWriterOptions } from './memory-writer.js';
 import type { NatsHandle } from './nats.js';
+import type { NftDirectory } from './nft-ownership.js';
 import type { Db } from './postgres/index.js';
 import * as repo from './postgres/memory-repo.js';
 import * as sealRepo from './postgres/memory-seal-repo.js';
@@ -83,7 +83,8 @@ export function createMemoryService(deps: {
   cache: Cache;
   redis: RedisHandle | null;
   nats: NatsHandle | null;
-  finn: Finn;
+  /** Whose chats are recorded: the owners of the session's NFT. */
+  nfts: NftDirectory;
   streams: ChatStreamManager;
   logger: Logger;
   projectionTtl: number;
@@ -195,7 +196,7 @@ export function createMemoryService(deps: {
     return { id: r.id, nftId: r.nftId, conversationId: r.conversationId, type: r.type, payload, encrypted: !!r.sealed, erased: r.erased, actorWallet: r.actorWallet, createdAt: r.createdAt };
   }
 
-  const writer = db ? createMemoryWriter({ streams: deps.streams, finn: deps.finn, logger, append: service.append, options: deps.writer }) : null;
+  const writer = db ? createMemoryWriter({ streams: deps.streams, nfts: deps.nfts, logger, append: service.append, options: deps.writer }) : null;
   return service;
 }
 

@@ -1,4 +1,5 @@
 import type { Deadline } from '../deadline.js';
+import { endsTurn } from '../domain/chat-events.js';
 import { createTurnAssembler, type NewMemoryEvent } from '../domain/memory-events.js';
 import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
@@ -10,7 +11,7 @@ export interface MemoryWriterOptions {
   attempts: number;
   /** Backoff before retry n is baseDelayMs * 4^(n-1) (default 100 ms). */
   baseDelayMs: number;
-  /** Sessions whose state is kept (turn assembly, queued batches); the oldest idle ones go first. */
+  /** Sessions mid-turn whose state is kept (turn assembly, queued batches); the oldest idle ones go first. */
   maxSessions: number;
 }
 
@@ -24,6 +25,8 @@ interface SessionState {
   assembler: ReturnType<typeof createTurnAssembler>;
   pending: NewMemoryEvent[];
   draining: Promise<void> | null;
+  /** The last turn ended (agent_end or error): the state goes once its batches are written. */
+  turnEnded: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,6 +73,11 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; nfts: Nft
     await new Promise((r) => setImmediate(r));
     while (s.pending.length) await write(sessionId, s, s.pending.splice(0));
     s.draining = null;
+    release(sessionId, s);
+  }
+
+  function release(sessionId: string, s: SessionState): void {
+    if (s.turnEnded && !s.draining && sessions.get(sessionId) === s) sessions.delete(sessionId);
   }
 
   function stateFor(a: ChatActivity & { nftId: string }): SessionState {
@@ -83,7 +91,7 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; nfts: Nft
         }
       }
     }
-    const s: SessionState = { nftId: a.nftId, wallet: a.wallet, assembler: createTurnAssembler(), pending: [], draining: null };
+    const s: SessionState = { nftId: a.nftId, wallet: a.wallet, assembler: createTurnAssembler(), pending: [], draining: null, turnEnded: false };
     sessions.set(a.sessionId, s);
     return s;
   }
@@ -92,9 +100,12 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; nfts: Nft
     if (a.nftId === null) return;
     const s = stateFor({ ...a, nftId: a.nftId });
     const produced = s.assembler.push(a.kind === 'prompt' ? { kind: 'prompt', text: a.text } : { kind: 'event', event: a.event });
-    if (!produced.length) return;
-    s.pending.push(...produced);
-    s.draining ??= drain(a.sessionId, s);
+    s.turnEnded = a.kind === 'event' && endsTurn(a.event);
+    if (produced.length) {
+      s.pending.push(...produced);
+      s.draining ??= drain(a.sessionId, s);
+    }
+    release(a.sessionId, s);
   });
 
   return {

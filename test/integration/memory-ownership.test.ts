@@ -35,6 +35,11 @@ async function chat(wallet: string, sessionId: string, text: string): Promise<vo
   await client.dispose();
   expect(res.errors).toEqual([]);
 }
+const eventsOf = (reader: string, sessionId: string, n: number) =>
+  waitFor(async () => {
+    const items = (await readMemory(reader, sessionId)).events.items;
+    return items.length >= n ? items : null;
+  }, { what: `${n} memory events of ${sessionId}` });
 /** The wallet's NFTs as Dixie's ownership cache (the one the memory writer asks) currently sees them. */
 async function ownedNfts(wallet: string): Promise<string[]> {
   const res = await d.gql<{ viewer: { nfts: Array<{ nftId: string }> } }>('{ viewer { nfts { nftId } } }', {}, await walletAuth(wallet));
@@ -64,10 +69,7 @@ describe('soul memory after an NFT transfer', () => {
   it('stops recording the old owner in its open session once the ownership cache sees the transfer, and records the new owner', async () => {
     const session = await startChat(alice);
     await chat(alice, session, 'Where do dragons sleep?');
-    const before = await waitFor(async () => {
-      const items = (await readMemory(alice, session)).events.items;
-      return items.length >= 2 ? items : null;
-    }, { what: "alice's turn in memory" });
+    const before = await eventsOf(alice, session, 2);
     expect(before.every((e) => e.actorWallet === alice.toLowerCase())).toBe(true);
 
     giveWallet(sim, alice, 10, []);
@@ -86,10 +88,7 @@ describe('soul memory after an NFT transfer', () => {
 
     const bobSession = await startChat(bob);
     await chat(bob, bobSession, 'Tell me about honeycomb');
-    const bobs = await waitFor(async () => {
-      const items = (await readMemory(bob, bobSession)).events.items;
-      return items.length >= 2 ? items : null;
-    }, { what: "bob's turn in memory" });
+    const bobs = await eventsOf(bob, bobSession, 2);
     expect(bobs.every((e) => e.actorWallet === bob.toLowerCase())).toBe(true);
     expect(bobs.map((e) => e.payload)).toContainEqual({ role: 'user', text: 'Tell me about honeycomb' });
     expect((await readMemory(bob, session)).events.items.map((e) => e.id)).toEqual(before.map((e) => e.id));

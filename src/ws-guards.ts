@@ -39,12 +39,16 @@ export function tooManySubscriptions(): GraphQLError {
 
 /**
  * Checks made for every operation on a connection: the wallet's token has not expired and the
- * wallet is still allowlisted (removal takes effect at the next operation), and the per-identity
+ * wallet (or service key) is still allowlisted (removal takes effect at the next operation), and the per-identity
  * rate budget shared with HTTP has room.
  */
 export async function checkWsOperation(ds: Pick<Datasources, 'config' | 'allowlist' | 'rateLimiter'>, viewer: Viewer, clientIp: string): Promise<GraphQLError[] | null> {
   if (viewer.kind === 'wallet' && (viewer.tokenExpiresAt <= Date.now() || !ds.allowlist.hasWallet(viewer.wallet))) {
     return [dixieError('UNAUTHENTICATED', 'The session token expired or the wallet is no longer allowed')];
+  }
+  // A revoked service key stops at the next operation too, as a removed wallet does.
+  if (viewer.kind === 'service' && !ds.allowlist.hasApiKey(viewer.apiKey)) {
+    return [dixieError('UNAUTHENTICATED', 'The API key is no longer allowed')];
   }
   const verdict = await ds.rateLimiter.check(viewerRateIdentity(viewer, clientIp, ds.config.adminKey));
   if (verdict && !verdict.allowed) return [dixieError('RATE_LIMITED', 'Too many requests', { retryAfter: verdict.retryAfterS })];

@@ -3,7 +3,7 @@ import type { ChatEvent } from '../domain/chat-events.js';
 import { dixieError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { viaFinn } from './finn/call.js';
-import { assertNftId, assertSessionId, isSessionId } from './finn/ids.js';
+import { assertNftId, isSessionId } from './finn/ids.js';
 import type { Finn, FinnCallContext } from './finn/index.js';
 import type { MessageReply } from './finn/schemas.js';
 import type { ChatActivity, ChatStreamManager } from './finn/stream-manager.js';
@@ -55,7 +55,9 @@ export function createChat(deps: { finn: Finn; repo: ChatSessionRepo; streams: C
     async start(owner, nftId, ctx) {
       const tokenId = nftId === null ? undefined : assertNftId(nftId);
       const created = await viaFinn(finn.breaker, () => finn.client.createSession(tokenId ? { token_id: tokenId } : {}, ctx));
-      const record: ChatSessionRecord = { id: assertSessionId(created.sessionId), ownerWallet: owner.toLowerCase(), nftId, createdAt: new Date() };
+      // Finn's id goes into WebSocket paths later: one Dixie cannot use is Finn's fault, not the caller's.
+      if (!isSessionId(created.sessionId)) throw dixieError('UPSTREAM_ERROR', 'The agent runtime answered with an unusable session id');
+      const record: ChatSessionRecord = { id: created.sessionId, ownerWallet: owner.toLowerCase(), nftId, createdAt: new Date() };
       await repo.create(record);
       return record;
     },

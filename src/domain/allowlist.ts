@@ -105,7 +105,8 @@ export function parseAllowlist(text: string): Checked<AllowlistData> {
     version: 1,
     wallets,
     apiKeys: [...new Set(o['apiKeys'])],
-    updated_at: typeof o['updated_at'] === 'string' ? o['updated_at'] : new Date(0).toISOString(),
+    // A hand-edited value that is no date would break every reader that parses it (GraphQL's DateTime).
+    updated_at: typeof o['updated_at'] === 'string' && !Number.isNaN(Date.parse(o['updated_at'])) ? o['updated_at'] : new Date(0).toISOString(),
   };
   const policy = o['policy'];
   if (policy !== undefined) {

@@ -45,6 +45,8 @@ export interface SimControl {
   setStaking(wallet: string, bgtStaked: number, stakedSince?: string): void;
   /** Answers `/health` with this status (default 200) and verbatim body (default empty); `null` restores Finn's. */
   setHealthAnswer(answer: { status?: number; body?: string } | null): void;
+  /** The next session created gets this id, whatever it is (a misbehaving Finn). */
+  issueSessionId(id: string): void;
   setKnowledge(meta: { domains: KnowledgeDomain[]; totalDocuments?: number }): void;
   setOracle(oracle: Partial<OracleIdentity>): void;
   /** `null` removes it: the endpoint then answers a JSON 404 `NOT_FOUND` (unlike `absent`, plain text). */
@@ -161,6 +163,7 @@ export function createControl(state: SimState, ws: WsStream, onRefuse: () => voi
     setHealthAnswer: (answer) => {
       state.fixtures.healthAnswer = answer && { status: answer.status ?? 200, body: answer.body ?? '' };
     },
+    issueSessionId: (id) => { state.fixtures.nextSessionId = id; },
     setKnowledge: (meta) => { state.fixtures.knowledge = toKnowledge(meta); },
     setOracle: (oracle) => { state.fixtures.oracle = { ...state.fixtures.oracle, ...oracle }; },
     setBeauvoir: (nftId, beauvoir) => {

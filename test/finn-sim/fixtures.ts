@@ -5,6 +5,7 @@ export function defaultFixtures(): Fixtures {
   const damp = { curiosity: 0.82, warmth: 0.64, candor: 0.71, playfulness: 0.38 };
   return {
     healthAnswer: null,
+    nextSessionId: null,
     knowledge: {
       domains: [
         { name: 'honeyjar-lore', documentCount: 24, lastUpdated: indexed },

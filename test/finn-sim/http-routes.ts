@@ -61,7 +61,9 @@ async function createSession(ctx: HandlerContext): Promise<void> {
   }
   const tokenId = body.ok && isRecord(body.value) && body.value.token_id !== undefined ? String(body.value.token_id) : null;
   const now = Date.now();
-  const session: SimSession = { id: randomUUID(), created: now, lastActivity: now, isStreaming: false, messages: [], tokenId };
+  const id = state.fixtures.nextSessionId ?? randomUUID();
+  state.fixtures.nextSessionId = null;
+  const session: SimSession = { id, created: now, lastActivity: now, isStreaming: false, messages: [], tokenId };
   state.sessions.set(session.id, session);
   const personality = tokenId === null ? undefined : state.fixtures.beauvoir.get(tokenId);
   sendJson(res, 201, {

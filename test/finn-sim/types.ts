@@ -117,6 +117,8 @@ export interface HealthAnswer {
 export interface Fixtures {
   /** null: Finn's own /health body. */
   healthAnswer: HealthAnswer | null;
+  /** The id the next created session gets (then random again); null: a random UUID. */
+  nextSessionId: string | null;
   knowledge: KnowledgeMetadata;
   oracle: OracleIdentity;
   /** Keyed by lower-cased wallet. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
+import { startFinnSim } from '../finn-sim/index.js';
 import { startDixie, TEST_ADMIN_KEY, type TestDixie } from '../helpers/dixie.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 
@@ -202,5 +203,20 @@ describe('Finn failing under a GraphQL field (finn.md §General)', () => {
 
     // Neither answer was cached: Finn answering again serves the personality.
     expect((await f.gql<{ personality: { name: string } }>(q, { n: 'nft-slow' }, auth)).body).toEqual({ data: { personality: { name: 'Slow' } } });
+  });
+
+  it('refuses a Finn knowledge count GraphQL cannot carry at the boundary instead of failing the agent query', async () => {
+    const sim = await startFinnSim();
+    sim.control.setKnowledge({ domains: [{ name: 'huge', documentCount: 3_000_000_000, lastUpdated: new Date().toISOString() }], totalDocuments: 3_000_000_000 });
+    const k = await startDixie({ sim, env: { DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json') } });
+    try {
+      const res = await k.gql<{ agent: { knowledge: unknown } }>('{ agent { knowledge { totalDocuments domains { name } } } }', {}, await walletAuth(observer));
+      expect(res.body.errors).toBeUndefined();
+      // Off the contract, so as if Finn had never answered B1.
+      expect(res.body.data!.agent.knowledge).toEqual({ totalDocuments: 0, domains: [] });
+    } finally {
+      await k.stop();
+      await sim.close();
+    }
   });
 });

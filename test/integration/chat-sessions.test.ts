@@ -53,6 +53,13 @@ describe('chat sessions in PostgreSQL', () => {
     });
   });
 
+  it("answers UPSTREAM_ERROR, not the caller's BAD_USER_INPUT, when Finn issues a session id Dixie cannot use", async () => {
+    d.sim.control.issueSessionId('../not/a/session');
+    const res = await d.gql(START, { n: null }, await walletAuth(owner));
+    expect(res.body.errors?.[0]?.extensions?.['code']).toBe('UPSTREAM_ERROR');
+    expect(res.status).toBe(502);
+  });
+
   it('refuses text PostgreSQL cannot store, and answers an impossible session id as not found', async () => {
     const auth = await walletAuth(owner);
     const { id } = (await d.gql<{ startChat: { id: string } }>(START, { n: null }, auth)).body.data!.startChat;

@@ -95,6 +95,28 @@ describe('wallet JWT verification', () => {
     expect(await viewerCode(token)).toBe('OK');
   });
 
+  it('refuses the next operation of an open WebSocket whose service key was revoked', async () => {
+    const serviceKey = 'dxk_revoked_over_ws_0123456789';
+    await writeAllowlist(file.path, [wallet], [serviceKey]);
+    await d.server.ds.allowlist.refresh();
+    const ws = await openRawWs(d.wsUrl);
+    try {
+      expect(await ws.init({ authorization: `Bearer ${serviceKey}` })).toBe('ack');
+      ws.subscribe('before', '{ viewer { identity } }');
+      expect((await ws.waitFor((m) => m.id === 'before' && m.type === 'next')).payload).toEqual({ data: { viewer: { identity: 'SERVICE' } } });
+      const del = await fetch(`${d.url}/api/admin/allowlist/${serviceKey}`, { method: 'DELETE', headers: { authorization: TEST_ADMIN_KEY } });
+      expect(del.status).toBe(200);
+      ws.subscribe('after', '{ viewer { identity } }');
+      const refused = await ws.waitFor((m) => m.id === 'after' && (m.type === 'error' || m.type === 'next'));
+      expect(refused.type).toBe('error');
+      expect(JSON.stringify(refused.payload)).toContain('UNAUTHENTICATED');
+    } finally {
+      ws.close();
+      await writeAllowlist(file.path, [wallet]);
+      await d.server.ds.allowlist.refresh();
+    }
+  });
+
   it('closes a WebSocket with 4403 when connection_init carries an invalid token', async () => {
     const bad = await openRawWs(d.wsUrl);
     expect(await bad.init({ authorization: `Bearer ${await hs(claims({ iss: 'x' }))}` })).toBe(4403);

@@ -64,8 +64,16 @@ describe('add / remove', () => {
 
 describe('parseAllowlist', () => {
   it('normalises wallets, de-duplicates and preserves policy', () => {
-    const parsed = parseAllowlist(JSON.stringify({ version: 1, wallets: [LOWER, CHECKSUMMED], apiKeys: ['k', 'k'], updated_at: 'x', policy: { mode: 'strict' } }));
-    expect(parsed).toEqual({ ok: true, value: { version: 1, wallets: [CHECKSUMMED], apiKeys: ['k'], updated_at: 'x', policy: { mode: 'strict' } } });
+    const at = '2026-11-27T10:00:00.000Z';
+    const parsed = parseAllowlist(JSON.stringify({ version: 1, wallets: [LOWER, CHECKSUMMED], apiKeys: ['k', 'k'], updated_at: at, policy: { mode: 'strict' } }));
+    expect(parsed).toEqual({ ok: true, value: { version: 1, wallets: [CHECKSUMMED], apiKeys: ['k'], updated_at: at, policy: { mode: 'strict' } } });
+  });
+
+  it('keeps a file whose updated_at is no date, with the epoch in its place', () => {
+    for (const updatedAt of ['yesterday', '', 42]) {
+      const parsed = parseAllowlist(JSON.stringify({ version: 1, wallets: [], apiKeys: [], updated_at: updatedAt }));
+      expect(parsed).toMatchObject({ ok: true, value: { updated_at: '1970-01-01T00:00:00.000Z' } });
+    }
   });
 
   it.each([

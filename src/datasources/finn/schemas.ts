@@ -4,9 +4,12 @@ import { z } from 'zod';
 // finn.md A.1: any 2xx from /health means reachable, whatever the body (or none).
 export const finnHealthSchema = z.unknown();
 
+/** A document count GraphQL's Int can carry: anything else is off the contract, not a 500 later. */
+const docCount = z.number().int().min(0).max(2_147_483_647);
+
 export const knowledgeMetadataSchema = z.object({
-  domains: z.array(z.object({ name: z.string(), documentCount: z.number(), lastUpdated: z.string().nullable().optional() })),
-  totalDocuments: z.number(),
+  domains: z.array(z.object({ name: z.string(), documentCount: docCount, lastUpdated: z.string().nullable().optional() })),
+  totalDocuments: docCount,
 });
 export type KnowledgeMetadata = z.infer<typeof knowledgeMetadataSchema>;
 

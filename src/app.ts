@@ -7,13 +7,14 @@ import { requestScope } from './request-scope.js';
 import { applyCommonHeaders, applyCors, BODY_LIMIT, BodyTooLargeError, readBody, requestIdOf, sendError, sendJson } from './rest/http.js';
 import { healthRoutes } from './rest/health.js';
 import { adminRoutes } from './rest/admin.js';
-import { createRateLimitHook } from './rest/rate-limit.js';
+import { createRateLimitHook, rateLimitIdentity } from './rest/rate-limit.js';
 import { scheduleCallbackRoutes } from './rest/schedule-callback.js';
 import { serveMetrics } from './rest/metrics.js';
 import { createRestRouter } from './rest/router.js';
 import { instrumentRequest } from './telemetry/http-span.js';
 import { disabledTracing } from './telemetry/tracing.js';
 import { createDixieWs, type DixieWs } from './ws.js';
+import { createSubscriptionCounter, tooManySubscriptions } from './ws-guards.js';
 import { createDixieYoga, type DixieYoga } from './yoga.js';
 
 export interface DixieApp {
@@ -34,7 +35,9 @@ export interface DixieApp {
 export function buildApp(ds: Datasources): DixieApp {
   const { config, logger } = ds;
   const yoga = createDixieYoga(ds);
-  const ws = createDixieWs(yoga, ds);
+  // One per-identity subscription count for graphql-ws and SSE alike.
+  const subscriptions = createSubscriptionCounter();
+  const ws = createDixieWs(yoga, ds, subscriptions);
   const rateLimit = createRateLimitHook(ds);
   const rest = createRestRouter([
     ...healthRoutes({ health: ds.health, governors: ds.governors, adminKey: config.adminKey }),
@@ -79,8 +82,19 @@ export function buildApp(ds: Datasources): DixieApp {
     const nodeRequest = body && body.length > 0 ? { raw: req, method: req.method, headers: req.headers, url: req.url, body } : req;
     const response = await yoga.handleNodeRequestAndResponse(nodeRequest as IncomingMessage, res, { requestId, clientIp });
     if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+      // The cap graphql-ws applies per identity holds for SSE too: a stream never ends by itself.
+      const identity = await rateLimitIdentity(ds, req.headers.authorization, clientIp);
+      if (!subscriptions.tryAcquire(identity)) {
+        await response.body?.cancel().catch(() => undefined);
+        const refused = tooManySubscriptions();
+        res.setHeader('Retry-After', String(refused.extensions['retryAfter']));
+        return sendJson(res, 429, { errors: [{ message: refused.message, extensions: refused.extensions }] });
+      }
       eventStreams.add(res);
-      res.once('close', () => eventStreams.delete(res));
+      res.once('close', () => {
+        eventStreams.delete(res);
+        subscriptions.release(identity);
+      });
     }
     await sendNodeResponse(response, res, req, true);
   }

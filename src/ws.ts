@@ -9,7 +9,7 @@ import type { Datasources } from './datasources/index.js';
 import type { Viewer } from './domain/viewer.js';
 import { clientIpOf } from './domain/client-ip.js';
 import type { DixieYoga } from './yoga.js';
-import { checkWsOperation, createSubscriptionCounter, tooManySubscriptions } from './ws-guards.js';
+import { checkWsOperation, tooManySubscriptions, type SubscriptionCounter } from './ws-guards.js';
 import { viewerRateIdentity } from './rest/rate-limit.js';
 import { createSendCoalescer } from './ws-coalesce.js';
 import { errorCodeOf } from './errors.js';
@@ -36,7 +36,7 @@ const CLOSE_TRY_AGAIN_LATER = 1013;
 export interface DixieWs {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   openSockets(): number;
-  /** Subscriptions counted against the per-identity cap (all identities on this instance). */
+  /** Subscriptions counted against the per-identity cap (all identities on this instance, SSE included). */
   countedSubscriptions(): number;
   /** Closes every socket with 1001 (going away) and stops accepting. */
   close(): Promise<void>;
@@ -53,9 +53,9 @@ function payloadGetter(payload: unknown): (name: string) => string | null {
 // so one shared placeholder serves every operation instead of allocating one per subscription.
 const WS_REQUEST = new Request('http://localhost/graphql', { method: 'POST' });
 
-export function createDixieWs(yoga: DixieYoga, ds: Datasources): DixieWs {
+/** `subscriptions`: the per-identity count, shared with the SSE subscriptions of app.ts. */
+export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: SubscriptionCounter): DixieWs {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
-  const subscriptions = createSubscriptionCounter();
   const coalesceSends = createSendCoalescer();
   const release = (state: ConnectionState | undefined, id: string) => {
     if (state?.counted.delete(id)) subscriptions.release(state.identity);

@@ -178,6 +178,31 @@ describe('WebSocket limits', () => {
     three.close();
   });
 
+  it('counts SSE subscriptions against the same per-identity cap', async () => {
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 0, { what: "the previous test's sockets released" });
+    const open = () =>
+      fetch(`${d.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ query: SUB }) });
+    const streams = await Promise.all(Array.from({ length: 19 }, open));
+    expect(streams.map((r) => r.status)).toEqual(streams.map(() => 200));
+    const ws = await openRawWs(d.wsUrl);
+    expect(await ws.init()).toBe('ack');
+    ws.subscribe('w1', SUB);
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 20, { what: '19 SSE and 1 WebSocket subscription' });
+
+    const refused = await open();
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]?.extensions.code).toBe('RATE_LIMITED');
+
+    // Closing a stream frees its slot.
+    await streams[0]!.body!.cancel();
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 19, { what: 'the closed stream freed' });
+    const again = await open();
+    expect(again.status).toBe(200);
+    await Promise.all([again, ...streams.slice(1)].map((r) => r.body!.cancel()));
+    ws.close();
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 0, { what: 'every slot freed' });
+  });
+
   it('closes a socket that sends connection_init twice with 4429', async () => {
     const ws = await openRawWs(d.wsUrl);
     expect(await ws.init()).toBe('ack');

@@ -1,8 +1,10 @@
 import type { Context } from '../context.js';
 import type { Schedule, ScheduleExecution } from '../datasources/schedules.js';
+import { createAccess } from '../datasources/access.js';
 import { actingWallet } from '../domain/viewer.js';
 import { dixieError } from '../errors.js';
 import { builder } from '../schema/builder.js';
+import { guardEach } from '../subscription-guard.js';
 import { CreateScheduleInput, CreateSchedulePayload, ScheduleExecutionRef, ScheduleRef } from '../schema/schedule.js';
 
 /** The schedule when the viewer owns its NFT; null otherwise (NOT_FOUND: not visible to the caller). */
@@ -12,6 +14,16 @@ async function ownedSchedule(ctx: Context, id: string): Promise<Schedule | null>
 }
 
 const signedIn = { $any: { wallet: true, agent: true } } as const;
+
+/**
+ * Ownership now, not as memoised when the subscription opened: NFT lists come from the directory
+ * (DIXIE_NFT_OWNERSHIP_TTL) and a wallet must still be allowlisted. A lookup Finn cannot answer
+ * keeps the subscription: an outage is not a transfer.
+ */
+async function stillOwnsNft(ctx: Context, nftId: string): Promise<boolean> {
+  if (ctx.viewer.kind === 'wallet' && !ctx.ds.allowlist.hasWallet(ctx.viewer.wallet)) return false;
+  return createAccess(ctx.viewer, ctx.ds, ctx.finnCtx).isNftOwner(nftId).catch(() => true);
+}
 
 builder.queryField('schedules', (t) =>
   t.field({
@@ -66,7 +78,14 @@ builder.subscriptionField('scheduleFired', (t) =>
     description: 'Every execution of any schedule of the NFT, whichever instance recorded it.',
     args: { nftId: t.arg.id({ required: true }) },
     authScopes: (_root, args) => ({ nftOwner: String(args.nftId) }),
-    subscribe: (_root, args, ctx) => ctx.ds.events.subscribe('scheduleFired', String(args.nftId)),
+    subscribe: (_root, args, ctx) => {
+      const nftId = String(args.nftId);
+      return guardEach(
+        ctx.ds.events.subscribe('scheduleFired', nftId)[Symbol.asyncIterator](),
+        () => stillOwnsNft(ctx, nftId),
+        () => dixieError('FORBIDDEN', 'The viewer no longer owns this NFT'),
+      );
+    },
     resolve: (payload) => payload as ScheduleExecution,
   }),
 );

@@ -202,4 +202,36 @@ describe('scheduleFired across instances', () => {
       await client.dispose();
     }
   });
+
+  it('ends an open subscription with FORBIDDEN once the NFT has left the wallet', async () => {
+    // Its own key prefix: A and B cache the owner's NFTs in the shared Redis for the default 30 s.
+    const c = await startDixie({ sim, env: { ...env, DIXIE_NFT_OWNERSHIP_TTL: '1' }, redisKeyPrefix: `${tag}-c:`, natsSubjectPrefix: `${tag}-c.` });
+    const id = await newSchedule(c);
+    const client = wsClient(c.wsUrl, await walletAuth(owner));
+    const got: unknown[] = [];
+    const errors: unknown[] = [];
+    let completed = false;
+    const off = client.subscribe<{ scheduleFired: { id: string } }>(
+      { query: 'subscription($n: ID!) { scheduleFired(nftId: $n) { id } }', variables: { n: NFT } },
+      { next: (r) => (r.data ? got.push(r.data.scheduleFired) : errors.push(r.errors)), error: (e) => errors.push(e), complete: () => (completed = true) },
+    );
+    let n = 0;
+    const base = nowS() - 100;
+    const fire = () => postCallback(c.url, { scheduleId: id, messageId: `gone-${n}` }, { timestamp: String(base - n++) });
+    try {
+      await waitFor(async () => got.length > 0 || (await fire(), false), { timeoutMs: 5_000, intervalMs: 200, what: 'the owner receiving a firing' });
+      giveWallet(sim, owner, 200, []);
+      await waitFor(async () => !(await c.server.ds.nfts.forWallet(owner)).some((x) => x.nftId === NFT), { what: 'the transfer seen' });
+      const before = got.length;
+      await fire();
+      await waitFor(() => completed, { what: 'the subscription ended' });
+      expect(got.length).toBe(before);
+      expect(JSON.stringify(errors)).toContain('FORBIDDEN');
+    } finally {
+      giveWallet(sim, owner, 200, [NFT]);
+      off();
+      await client.dispose();
+      await c.stop();
+    }
+  });
 });

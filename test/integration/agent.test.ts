@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startFinnSim } from '../finn-sim/index.js';
-import { startDixie, TEST_ADMIN_KEY, type TestDixie } from '../helpers/dixie.js';
+import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 
 const tag = uniqueTag('agent');
@@ -203,6 +203,23 @@ describe('Finn failing under a GraphQL field (finn.md §General)', () => {
 
     // Neither answer was cached: Finn answering again serves the personality.
     expect((await f.gql<{ personality: { name: string } }>(q, { n: 'nft-slow' }, auth)).body).toEqual({ data: { personality: { name: 'Slow' } } });
+  });
+
+  it('does not read a Finn answer past 4 MB: it is off the contract', async () => {
+    const sim = await startFinnSim();
+    const domains = Array.from({ length: 60_000 }, (_, i) => ({ name: `domain-${i}-${'x'.repeat(60)}`, documentCount: 1, lastUpdated: new Date().toISOString() }));
+    sim.control.setKnowledge({ domains, totalDocuments: domains.length });
+    const k = await startDixie({ sim, env: { DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json') } });
+    try {
+      // The health monitor asks B1 at start-up; its answer is refused, not read whole.
+      await waitFor(() => k.logs.some((l) => l.event === 'finn_contract_violation' && l['path'] === '/api/knowledge/metadata'), { what: 'the oversized answer refused' });
+      const res = await k.gql<{ agent: { knowledge: unknown } }>('{ agent { knowledge { totalDocuments } } }', {}, await walletAuth(observer));
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data!.agent.knowledge).toEqual({ totalDocuments: 0 });
+    } finally {
+      await k.stop();
+      await sim.close();
+    }
   });
 
   it('refuses a Finn knowledge count GraphQL cannot carry at the boundary instead of failing the agent query', async () => {

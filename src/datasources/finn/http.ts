@@ -48,8 +48,30 @@ function finnCodeOf(body: unknown): string | null {
   return null;
 }
 
+/** Finn's JSON answers are small; a larger body is off the contract (as WebSocket frames over 4 MB are). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The body's text, or null once it outgrows MAX_BODY_BYTES (the rest is not read). */
+async function readBoundedText(res: Response): Promise<string | null> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    size += r.value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(r.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** null for no body; undefined for one that is not JSON or too large, which no schema accepts. */
 async function readJson(res: Response): Promise<unknown> {
-  const text = await res.text();
+  const text = await readBoundedText(res);
+  if (text === null) return undefined;
   if (!text) return null;
   try {
     return JSON.parse(text) as unknown;

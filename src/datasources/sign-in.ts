@@ -23,6 +23,9 @@ export interface SignInService {
 const SIGNATURE = /^0x(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/;
 
 /** Sign-In with Ethereum (EIP-4361) verified with viem; issues Dixie's wallet JWT. */
+/** EIP-4361's Issued At is required; viem leaves it undefined or an Invalid Date when it is missing or malformed. */
+const isDate = (d: Date | undefined): d is Date => d instanceof Date && !Number.isNaN(d.getTime());
+
 export function createSignIn(deps: {
   config: Pick<Config, 'jwtPrivateKey' | 'siweDomain' | 'siweChainIds'>;
   nonces: NonceStore;
@@ -48,8 +51,12 @@ export function createSignIn(deps: {
       if (!config.jwtPrivateKey) throw dixieError('FEATURE_DISABLED', 'Sign-in is not configured');
       if (message.length > 4096) throw dixieError('BAD_USER_INPUT', 'The message is too long', { field: 'message' });
       const fields = parseSiweMessage(message);
-      if (!fields.address || !fields.domain || !fields.nonce || fields.chainId === undefined || !fields.uri) {
+      if (!fields.address || !fields.domain || !fields.nonce || fields.chainId === undefined || !fields.uri || !isDate(fields.issuedAt)) {
         throw dixieError('BAD_USER_INPUT', 'Not an EIP-4361 message', { field: 'message' });
+      }
+      // viem parses a time that is no date to an Invalid Date, which every lifetime comparison lets through.
+      if ((fields.expirationTime && !isDate(fields.expirationTime)) || (fields.notBefore && !isDate(fields.notBefore))) {
+        throw dixieError('BAD_USER_INPUT', 'The message carries a time that is not an RFC 3339 date', { field: 'message' });
       }
       if (fields.domain !== config.siweDomain) throw reject('domain', 'The message names another domain');
       if (!config.siweChainIds.includes(fields.chainId)) throw reject('chain', 'The chain id is not accepted');

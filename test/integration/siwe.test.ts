@@ -99,6 +99,15 @@ describe('Sign-In with Ethereum', () => {
     expect(codeOf(await signIn('hello', '0x00'))).toBe('BAD_USER_INPUT');
   });
 
+  it('rejects a signed message whose Issued At or Expiration Time is no date, though signature and nonce are good', async () => {
+    for (const [from, to] of [[/Issued At: .*/, 'Issued At: garbage'], [/Issued At: (.*)/, 'Issued At: $1\nExpiration Time: never']] as const) {
+      const genuine = await signSiwe(allowed, await fetchNonce(d));
+      const message = genuine.message.replace(from, to);
+      expect(message).not.toBe(genuine.message);
+      expect(codeOf(await signIn(message, await allowed.signMessage({ message })))).toBe('BAD_USER_INPUT');
+    }
+  });
+
   it('rejects an expired nonce', async () => {
     const short = await startDixie({ env: env(), siweNonceTtlMs: 200 });
     try {

@@ -29,7 +29,8 @@ export interface AutonomousService {
 }
 
 export const AUTONOMOUS_CHANGED_SUBJECT = 'dixie.autonomous.changed';
-const cacheKey = (nftId: string) => `autonomous:${nftId}`;
+/** Versioned like the other cache keys: a value of another shape, left by another release, is never read. */
+const cacheKey = (nftId: string) => `autonomous:v1:${nftId}`;
 
 export function createAutonomousService(deps: {
   db: Db | null;

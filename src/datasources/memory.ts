@@ -76,7 +76,8 @@ export interface MemoryRequest {
 }
 
 export const MEMORY_INVALIDATED_SUBJECT = 'dixie.memory.invalidated';
-const projectionKey = (nftId: string) => `memory:projection:${nftId}`;
+/** Versioned like the other cache keys: a value of another shape, left by another release, is never read. */
+const projectionKey = (nftId: string) => `memory:projection:v1:${nftId}`;
 
 export function createMemoryService(deps: {
   db: Db | null;

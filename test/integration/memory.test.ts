@@ -108,7 +108,7 @@ describe('soul memory', () => {
     expect(first).toMatchObject({ conversationCount: 1, sealedConversationCount: 0, unresolvedQuestions: [] });
     expect(first.recentTopics).toEqual(expect.arrayContaining(['dragons', 'sleep']));
     expect(Date.now() - Date.parse(first.lastInteraction!)).toBeLessThan(60_000);
-    expect(await redis.exists(`cache:memory:projection:${NFT}`)).toBe(1);
+    expect(await redis.exists(`cache:memory:projection:v1:${NFT}`)).toBe(1);
 
     // Written behind Dixie's back: the cached projection does not see it …
     await rawRows(tag, `INSERT INTO memory_events (nft_id, conversation_id, type, payload) VALUES ($1, 'side', 'message', '{"role":"user","text":"unicorns unicorns unicorns"}')`, [NFT]);

@@ -1,4 +1,7 @@
 import pg from 'pg';
+import { expect } from 'vitest';
+import { walletAuth } from './auth.js';
+import type { TestDixie } from './dixie.js';
 import { PG_URL } from './services.js';
 
 export const MEMORY_QUERY = /* GraphQL */ `
@@ -43,4 +46,23 @@ export async function rawRows(schema: string, sql: string, params: unknown[] = [
   } finally {
     await c.end();
   }
+}
+
+/** The `memory` query as `wallet` (anonymous for null); `vars` adds `c`, `first`, `after`, `types`. */
+export async function memoryAs(d: TestDixie, wallet: string | null, nftId: string, vars: Record<string, unknown> = {}) {
+  return d.gql<{ memory: MemoryJson | null }>(MEMORY_QUERY, { n: nftId, ...vars }, wallet ? await walletAuth(wallet) : {});
+}
+
+/** `memoryAs` for a reader who must see it. */
+export async function readMemory(d: TestDixie, wallet: string, nftId: string, vars: Record<string, unknown> = {}): Promise<MemoryJson> {
+  const res = await memoryAs(d, wallet, nftId, vars);
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data!.memory!;
+}
+
+/** A chat session of `wallet` on `nftId`, its id. */
+export async function startChatOn(d: TestDixie, wallet: string, nftId: string): Promise<string> {
+  const res = await d.gql<{ startChat: { id: string } }>('mutation($n: ID) { startChat(nftId: $n) { id } }', { n: nftId }, await walletAuth(wallet));
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data!.startChat.id;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { chatOverWs, wsClient } from '../helpers/chat.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { MEMORY_QUERY, type MemoryJson } from '../helpers/memory.js';
+import { readMemory, startChatOn } from '../helpers/memory.js';
 import { giveWallet } from '../helpers/schedules.js';
 import { createTestSchema, NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -19,16 +19,8 @@ let d: TestDixie;
 let dir: string;
 let schema: Awaited<ReturnType<typeof createTestSchema>>;
 
-async function readMemory(wallet: string, conversationId?: string): Promise<MemoryJson> {
-  const res = await d.gql<{ memory: MemoryJson | null }>(MEMORY_QUERY, { n: NFT, c: conversationId ?? null }, await walletAuth(wallet));
-  expect(res.body.errors).toBeUndefined();
-  return res.body.data!.memory!;
-}
-async function startChat(wallet: string): Promise<string> {
-  const res = await d.gql<{ startChat: { id: string } }>('mutation($n: ID) { startChat(nftId: $n) { id } }', { n: NFT }, await walletAuth(wallet));
-  expect(res.body.errors).toBeUndefined();
-  return res.body.data!.startChat.id;
-}
+const readMemoryOf = (wallet: string, conversationId?: string) => readMemory(d, wallet, NFT, { c: conversationId ?? null });
+const startChat = (wallet: string) => startChatOn(d, wallet, NFT);
 async function chat(wallet: string, sessionId: string, text: string): Promise<void> {
   const client = wsClient(d.wsUrl, await walletAuth(wallet));
   const res = await chatOverWs(client, { sessionId, text });
@@ -37,7 +29,7 @@ async function chat(wallet: string, sessionId: string, text: string): Promise<vo
 }
 const eventsOf = (reader: string, sessionId: string, n: number) =>
   waitFor(async () => {
-    const items = (await readMemory(reader, sessionId)).events.items;
+    const items = (await readMemoryOf(reader, sessionId)).events.items;
     return items.length >= n ? items : null;
   }, { what: `${n} memory events of ${sessionId}` });
 /** The wallet's NFTs as Dixie's ownership cache (the one the memory writer asks) currently sees them. */
@@ -79,7 +71,7 @@ describe('soul memory after an NFT transfer', () => {
     await chat(alice, session, 'Where is the griffin lair?');
     // Either the writer reports the batch it skipped, or (the bug) the turn lands in Bob's NFT memory.
     const after = await waitFor(async () => {
-      const items = (await readMemory(bob, session)).events.items;
+      const items = (await readMemoryOf(bob, session)).events.items;
       const skipped = d.logs.some((l) => l.event === 'memory_not_owner' && l.session_id === session);
       return skipped || items.length > before.length ? items : null;
     }, { what: "alice's later turn to be skipped" });
@@ -91,6 +83,6 @@ describe('soul memory after an NFT transfer', () => {
     const bobs = await eventsOf(bob, bobSession, 2);
     expect(bobs.every((e) => e.actorWallet === bob.toLowerCase())).toBe(true);
     expect(bobs.map((e) => e.payload)).toContainEqual({ role: 'user', text: 'Tell me about honeycomb' });
-    expect((await readMemory(bob, session)).events.items.map((e) => e.id)).toEqual(before.map((e) => e.id));
+    expect((await readMemoryOf(bob, session)).events.items.map((e) => e.id)).toEqual(before.map((e) => e.id));
   });
 });

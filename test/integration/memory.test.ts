@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { chatOverWs, wsClient } from '../helpers/chat.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { MEMORY_QUERY, rawRows, type MemoryJson } from '../helpers/memory.js';
+import { memoryAs, rawRows, readMemory, startChatOn } from '../helpers/memory.js';
 import { giveWallet } from '../helpers/schedules.js';
 import { createTestSchema, NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -30,19 +30,6 @@ let schema: Awaited<ReturnType<typeof createTestSchema>>;
 type Res = Awaited<ReturnType<TestDixie['gql']>>;
 const code = (res: Res) => res.body.errors?.[0]?.extensions?.code;
 
-async function memory(d: TestDixie, wallet: string | null, nftId: string, vars: Record<string, unknown> = {}) {
-  return d.gql<{ memory: MemoryJson | null }>(MEMORY_QUERY, { n: nftId, ...vars }, wallet ? await walletAuth(wallet) : {});
-}
-async function readMemory(d: TestDixie, wallet: string, nftId: string, vars: Record<string, unknown> = {}): Promise<MemoryJson> {
-  const res = await memory(d, wallet, nftId, vars);
-  expect(res.body.errors).toBeUndefined();
-  return res.body.data!.memory!;
-}
-async function startChat(d: TestDixie, wallet: string, nftId: string): Promise<string> {
-  const res = await d.gql<{ startChat: { id: string } }>('mutation($n: ID) { startChat(nftId: $n) { id } }', { n: nftId }, await walletAuth(wallet));
-  expect(res.body.errors).toBeUndefined();
-  return res.body.data!.startChat.id;
-}
 async function send(d: TestDixie, wallet: string, sessionId: string, text: string) {
   const res = await d.gql('mutation($s: ID!, $t: String!) { sendMessage(sessionId: $s, text: $t) { text } }', { s: sessionId, t: text }, await walletAuth(wallet));
   expect(res.body.errors).toBeUndefined();
@@ -90,7 +77,7 @@ describe('soul memory', () => {
   let chatSession = '';
 
   it('records a graphql-ws chat as message and tool_use events in order, and projects it (cached, refreshed on write)', async () => {
-    chatSession = await startChat(a, owner, NFT);
+    chatSession = await startChatOn(a, owner, NFT);
     const client = wsClient(a.wsUrl, await walletAuth(owner));
     const res = await chatOverWs(client, { sessionId: chatSession, text: 'Where do dragons sleep?' });
     await client.dispose();
@@ -123,7 +110,7 @@ describe('soul memory', () => {
 
   it('invalidates a projection cached on one instance after a chat on the other', async () => {
     const before = (await readMemory(b, owner, NFT)).projection;
-    const session = await startChat(a, owner, NFT);
+    const session = await startChatOn(a, owner, NFT);
     await send(a, owner, session, 'Tell me about honeycomb');
     await waitFor(async () => (await readMemory(b, owner, NFT)).projection.conversationCount === before.conversationCount + 1, { what: 'fresh projection on b' });
     expect((await readMemory(b, owner, NFT)).projection.recentTopics).toContain('honeycomb');
@@ -134,14 +121,14 @@ describe('soul memory', () => {
     const asDelegate = await readMemory(a, delegate, NFT);
     expect(asDelegate.isOwner).toBe(false);
     expect(asDelegate.events.items.length).toBeGreaterThan(0);
-    expect(code(await memory(a, stranger, NFT))).toBe('NOT_FOUND');
-    expect(code(await memory(a, stranger, 'mibera:999999'))).toBe('NOT_FOUND');
-    expect(code(await memory(a, observer, NFT))).toBe('FORBIDDEN');
-    expect((await memory(a, observer, NFT)).body.errors?.[0]?.extensions).toMatchObject({ requiredTier: 'PARTICIPANT', actualTier: 'OBSERVER' });
-    expect(code(await memory(a, null, NFT))).toBe('UNAUTHENTICATED');
+    expect(code(await memoryAs(a, stranger, NFT))).toBe('NOT_FOUND');
+    expect(code(await memoryAs(a, stranger, 'mibera:999999'))).toBe('NOT_FOUND');
+    expect(code(await memoryAs(a, observer, NFT))).toBe('FORBIDDEN');
+    expect((await memoryAs(a, observer, NFT)).body.errors?.[0]?.extensions).toMatchObject({ requiredTier: 'PARTICIPANT', actualTier: 'OBSERVER' });
+    expect(code(await memoryAs(a, null, NFT))).toBe('UNAUTHENTICATED');
 
     await b.server.ds.memory.append({ nftId: SHARED, conversationId: 'pub', actorWallet: null, events: [{ type: 'message', payload: { role: 'user', text: 'public note' } }] });
-    expect(code(await memory(a, stranger, SHARED))).toBe('NOT_FOUND'); // policy none (default)
+    expect(code(await memoryAs(a, stranger, SHARED))).toBe('NOT_FOUND'); // policy none (default)
     expect(code(await mutate(a, stranger, POLICY, { n: SHARED, p: 'READ_ONLY' }))).toBe('NOT_FOUND');
     expect(code(await mutate(a, delegate, POLICY, { n: NFT, p: 'READ_ONLY' }))).toBe('FORBIDDEN');
     expect((await mutate(a, owner, POLICY, { n: SHARED, p: 'READ_ONLY' })).body.data).toEqual({ setMemoryPolicy: 'READ_ONLY' });
@@ -150,7 +137,7 @@ describe('soul memory', () => {
     expect(code(await mutate(a, stranger, SEAL, { n: SHARED, c: 'pub' }))).toBe('FORBIDDEN');
     expect(code(await mutate(a, stranger, DELETE, { n: SHARED, c: 'pub' }))).toBe('FORBIDDEN');
     await mutate(a, owner, POLICY, { n: SHARED, p: 'NONE' });
-    expect(code(await memory(a, stranger, SHARED))).toBe('NOT_FOUND');
+    expect(code(await memoryAs(a, stranger, SHARED))).toBe('NOT_FOUND');
     // Strangers learn nothing from the owner-only mutations either.
     expect(code(await mutate(a, stranger, SEAL, { n: NFT, c: chatSession }))).toBe('NOT_FOUND');
     expect(code(await mutate(a, stranger, DELETE, { n: NFT, c: chatSession }))).toBe('NOT_FOUND');
@@ -192,7 +179,7 @@ describe('soul memory', () => {
   });
 
   it('deletes a conversation: every payload erased in PostgreSQL, a delete event remains', async () => {
-    const session = await startChat(a, owner, NFT);
+    const session = await startChatOn(a, owner, NFT);
     await send(a, owner, session, 'forget the volcano');
     await eventsOf(a, NFT, session, 3);
     const res = await mutate(a, owner, DELETE, { n: NFT, c: session });
@@ -212,7 +199,7 @@ describe('soul memory', () => {
   });
 
   it('retries a failed append and logs memory_append_failed with counts after the last attempt', async () => {
-    const session = await startChat(a, owner, NFT);
+    const session = await startChatOn(a, owner, NFT);
     await rawRows(tag, 'ALTER TABLE memory_events RENAME TO memory_events_off');
     try {
       await send(a, owner, session, 'lost words');
@@ -230,9 +217,9 @@ describe('soul memory', () => {
   it('clamps first to DIXIE_MEMORY_MAX_EVENTS and rejects a malformed cursor', async () => {
     const m = await readMemory(a, owner, NFT, { first: 100_000 });
     expect(m.events.items.length).toBeLessThanOrEqual(100);
-    expect(code(await memory(a, owner, NFT, { after: 'bm90LWEtY3Vyc29y' }))).toBe('BAD_USER_INPUT');
+    expect(code(await memoryAs(a, owner, NFT, { after: 'bm90LWEtY3Vyc29y' }))).toBe('BAD_USER_INPUT');
     // Our shape, but past PostgreSQL's bigint: once a database error (500), now the same BAD_USER_INPUT.
-    expect(code(await memory(a, owner, NFT, { after: encodeIdCursor('m', '9999999999999999999') }))).toBe('BAD_USER_INPUT');
+    expect(code(await memoryAs(a, owner, NFT, { after: encodeIdCursor('m', '9999999999999999999') }))).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -260,9 +247,9 @@ describe('soul memory without a seal key or a database', () => {
     try {
       await b.server.ds.memory.append({ nftId: SHARED, conversationId: 'nokey', actorWallet: null, events: [{ type: 'message', payload: { role: 'user', text: 'x' } }] });
       expect(code(await mutate(noKey, owner, SEAL, { n: SHARED, c: 'nokey' }))).toBe('FEATURE_DISABLED');
-      expect(code(await memory(noDb, owner, NFT))).toBe('FEATURE_DISABLED');
+      expect(code(await memoryAs(noDb, owner, NFT))).toBe('FEATURE_DISABLED');
       expect(code(await mutate(noDb, owner, DELETE, { n: NFT, c: 'nokey' }))).toBe('FEATURE_DISABLED');
-      const session = await startChat(noDb, owner, NFT);
+      const session = await startChatOn(noDb, owner, NFT);
       await send(noDb, owner, session, 'still chatting');
     } finally {
       await noKey.stop();

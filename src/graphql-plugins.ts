@@ -45,9 +45,11 @@ export function useErrorStatus(): Plugin {
         if (Symbol.asyncIterator in result) return;
         const original = result as ExecutionResult;
         const r = codeVariableErrors(original);
-        const [first] = r.errors ?? [];
-        if (!first || r.data != null || (r.errors?.length !== 1 && r === original)) return;
-        setResult({ ...r, extensions: { ...r.extensions, http: { status: statusOf(first) } } });
+        const errors = r.errors ?? [];
+        // One error, or several that are all invalid variables (codeVariableErrors coded them).
+        const oneStatus = errors.length === 1 || (errors.length > 1 && r !== original);
+        if (!oneStatus || r.data != null) return;
+        setResult({ ...r, extensions: { ...r.extensions, http: { status: statusOf(errors[0]!) } } });
       },
     }),
   };

@@ -80,9 +80,14 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; nfts: Nft
     if (s.turnEnded && !s.draining && sessions.get(sessionId) === s) sessions.delete(sessionId);
   }
 
+  function held(sessionId: string, nftId: string, wallet: string): SessionState | null {
+    const s = sessions.get(sessionId);
+    return s && s.nftId === nftId && s.wallet === wallet ? s : null;
+  }
+
   function stateFor(a: ChatActivity & { nftId: string }): SessionState {
-    const existing = sessions.get(a.sessionId);
-    if (existing && existing.nftId === a.nftId && existing.wallet === a.wallet) return existing;
+    const existing = held(a.sessionId, a.nftId, a.wallet);
+    if (existing) return existing;
     if (sessions.size >= opts.maxSessions) {
       for (const [id, s] of sessions) {
         if (!s.draining) {
@@ -98,9 +103,11 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; nfts: Nft
 
   const off = deps.streams.onEvent((a) => {
     if (a.nftId === null) return;
+    // A cut turn ends the state it left; it never starts one.
+    if (a.kind === 'end' && !held(a.sessionId, a.nftId, a.wallet)) return;
     const s = stateFor({ ...a, nftId: a.nftId });
-    const produced = s.assembler.push(a.kind === 'prompt' ? { kind: 'prompt', text: a.text } : { kind: 'event', event: a.event });
-    s.turnEnded = a.kind === 'event' && endsTurn(a.event);
+    const produced = s.assembler.push(a.kind === 'prompt' ? { kind: 'prompt', text: a.text } : a.kind === 'event' ? { kind: 'event', event: a.event } : { kind: 'cut' });
+    s.turnEnded = a.kind === 'end' || (a.kind === 'event' && endsTurn(a.event));
     if (produced.length) {
       s.pending.push(...produced);
       s.draining ??= drain(a.sessionId, s);
@@ -109,6 +116,8 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; nfts: Nft
   });
 
   return {
+    /** Sessions whose state is held (a turn in progress or batches still to write). */
+    heldSessions: () => sessions.size,
     /** Stops listening and waits for queued batches to be written while `by` allows. */
     async close(by: Deadline): Promise<void> {
       off();

@@ -63,6 +63,8 @@ export interface MemoryService {
   deleteConversation(nftId: string, conversationId: string, actorWallet: string): Promise<sealRepo.DeleteRecord>;
   setPolicy(nftId: string, access: repo.MemoryPolicy, actorWallet: string): Promise<void>;
   invalidate(nftId: string): Promise<void>;
+  /** Chat sessions the soul-memory writer holds state for: a turn in progress or batches to write. */
+  writerSessions(): number;
   /** Stops listening and writes what is still queued while `by` allows. */
   close(by: Deadline): Promise<void>;
 }
@@ -176,6 +178,7 @@ export function createMemoryService(deps: {
       await cache.delete(projectionKey(nftId));
       if (localOnly) deps.nats!.publish(MEMORY_INVALIDATED_SUBJECT, { nftId });
     },
+    writerSessions: () => writer?.heldSessions() ?? 0,
     async close(by) {
       offInvalidations();
       await writer?.close(by);

@@ -13,12 +13,13 @@ export interface NewMemoryEvent {
 }
 
 /** What a chat stream reports, reduced to what memory needs. */
-export type ChatInput = { kind: 'prompt'; text: string } | { kind: 'event'; event: ChatEvent };
+export type ChatInput = { kind: 'prompt'; text: string } | { kind: 'event'; event: ChatEvent } | { kind: 'cut' };
 
 /**
  * Turns one session's chat traffic into memory events. Assistant text is accumulated from deltas
  * and appended as one `message` per text segment: a segment ends at a tool call, at turn_end, at
- * agent_end or at an error, so events keep the order in which the answer was produced.
+ * agent_end, at an error or where the turn was cut off, so events keep the order in which the
+ * answer was produced.
  */
 export function createTurnAssembler() {
   let text = '';
@@ -32,6 +33,11 @@ export function createTurnAssembler() {
   return {
     push(input: ChatInput): NewMemoryEvent[] {
       const out: NewMemoryEvent[] = [];
+      if (input.kind === 'cut') {
+        flushText(out);
+        tools.clear();
+        return out;
+      }
       if (input.kind === 'prompt') {
         flushText(out);
         tools.clear();

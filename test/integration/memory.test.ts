@@ -198,6 +198,49 @@ describe('soul memory', () => {
     expect(await rawRows(tag, `SELECT 1 FROM memory_events WHERE conversation_id = $1 AND type <> 'delete' AND (sealed IS NOT NULL OR payload IS NOT NULL)`, [chatSession])).toEqual([]);
   });
 
+  it('records the answer so far and lets go of the turn when it is cut: Finn drops mid-stream, or the client leaves', async () => {
+    const deltasOf = (r: { events: Array<Record<string, unknown>> }) => r.events.filter((e) => e.__typename === 'ChatTextDelta').map((e) => e.delta).join('');
+    const idle = () => waitFor(() => a.server.ds.memory.writerSessions() === 0, { what: 'the writer to hold no session' });
+    // Waits on the table, not the API: polling `memory` would spend the file's rate-limit budget.
+    const stored = async (conversationId: string, n: number) => {
+      await waitFor(async () => (await rawRows(tag, 'SELECT 1 FROM memory_events WHERE conversation_id = $1', [conversationId])).length >= n, { what: `${n} stored events` });
+      return eventsOf(a, NFT, conversationId, n);
+    };
+    try {
+      sim.control.setStream({ deltas: 4, delayMs: 2, tools: false });
+      sim.control.dropStreamAfter(2);
+      const dropped = await startChatOn(a, owner, NFT);
+      const client = wsClient(a.wsUrl, await walletAuth(owner));
+      const res = await chatOverWs(client, { sessionId: dropped, text: 'abcdefgh' });
+      await client.dispose();
+      expect(res.events.at(-1)).toMatchObject({ __typename: 'ChatError', code: 'UPSTREAM_UNAVAILABLE' });
+      const seen = deltasOf(res);
+      expect(seen.length).toBeGreaterThan(0);
+      expect((await stored(dropped, 2)).map((e) => e.payload)).toEqual([
+        { role: 'user', text: 'abcdefgh' },
+        { role: 'assistant', text: seen },
+      ]);
+      await idle();
+
+      sim.control.clearFaults();
+      sim.control.setStream({ deltas: 40, delayMs: 25 });
+      const left = await startChatOn(a, owner, NFT);
+      const leaver = wsClient(a.wsUrl, await walletAuth(owner));
+      let n = 0;
+      const part = await chatOverWs(leaver, { sessionId: left, text: 'a long answer, please' }, (e) => (e.__typename === 'ChatTextDelta' && ++n === 2 ? 'stop' : undefined));
+      await leaver.dispose();
+      const [asked, answered] = await stored(left, 2);
+      expect(asked!.payload).toEqual({ role: 'user', text: 'a long answer, please' });
+      const kept = String(answered!.payload!.text);
+      expect(kept.startsWith(deltasOf(part))).toBe(true);
+      expect(kept.length).toBeLessThan('Echo: a long answer, please'.length);
+      await idle();
+    } finally {
+      sim.control.clearFaults();
+      sim.control.setStream({ deltas: 3, delayMs: 2, tools: true });
+    }
+  });
+
   it('retries a failed append and logs memory_append_failed with counts after the last attempt', async () => {
     const session = await startChatOn(a, owner, NFT);
     await rawRows(tag, 'ALTER TABLE memory_events RENAME TO memory_events_off');

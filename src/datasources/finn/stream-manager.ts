@@ -12,7 +12,9 @@ export type { ChatTurnRequest } from './stream-session.js';
 /** What passes through a chat stream, for listeners such as the soul-memory writer. */
 export type ChatActivity =
   | { kind: 'prompt'; sessionId: string; nftId: string | null; wallet: string; text: string }
-  | { kind: 'event'; sessionId: string; nftId: string | null; wallet: string; event: ChatEvent };
+  | { kind: 'event'; sessionId: string; nftId: string | null; wallet: string; event: ChatEvent }
+  /** The turn ended without Finn's agent_end or error frame: the stream failed, or its subscriber left. */
+  | { kind: 'end'; sessionId: string; nftId: string | null; wallet: string };
 
 export type ChatActivityListener = (activity: ChatActivity) => void | Promise<void>;
 
@@ -83,6 +85,7 @@ export function createChatStreamManager(deps: {
       propagate: deps.propagate,
       onPrompt: (t) => emit({ kind: 'prompt', sessionId: t.req.sessionId, nftId: t.req.nftId, wallet: t.req.wallet, text: t.req.text }),
       onEvent: (t, event) => emit({ kind: 'event', sessionId: t.req.sessionId, nftId: t.req.nftId, wallet: t.req.wallet, event }),
+      onTurnCut: (t) => emit({ kind: 'end', sessionId: t.req.sessionId, nftId: t.req.nftId, wallet: t.req.wallet }),
       onClosed: () => {
         if (streams.get(sessionId) === stream) streams.delete(sessionId);
       },

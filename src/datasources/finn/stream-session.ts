@@ -34,6 +34,8 @@ export interface SessionStreamDeps {
   propagate?: (headers: Record<string, string>) => void;
   onPrompt(turn: Turn): void;
   onEvent(turn: Turn, event: ChatEvent): void;
+  /** The turn whose prompt was sent ended without Finn's terminal frame (failure, or its subscriber left). */
+  onTurnCut(turn: Turn): void;
   /** The stream is over (no socket, no timer, no turn): forget it. */
   onClosed(): void;
 }
@@ -141,6 +143,7 @@ export function createSessionStream(sessionId: string, deps: SessionStreamDeps):
 
   function fail(reason: ChatErrorEvent): void {
     const turns = current ? [current, ...waiting] : [...waiting];
+    if (current) deps.onTurnCut(current);
     current = null;
     waiting.length = 0;
     for (const t of turns) t.queue.end(reason);
@@ -158,6 +161,7 @@ export function createSessionStream(sessionId: string, deps: SessionStreamDeps):
       if (i >= 0) waiting.splice(i, 1);
       else if (current === turn) {
         current = null;
+        deps.onTurnCut(turn);
         socket?.send({ type: 'abort' });
         // Finn would keep streaming the aborted answer on this socket: start the next turn on a fresh one.
         socket?.close();

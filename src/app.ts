@@ -3,11 +3,12 @@ import { sendNodeResponse } from '@whatwg-node/server';
 import type { Datasources } from './datasources/index.js';
 import type { Deadline } from './deadline.js';
 import { clientIpOf } from './domain/client-ip.js';
+import type { Viewer } from './domain/viewer.js';
 import { requestScope } from './request-scope.js';
 import { applyCommonHeaders, applyCors, BODY_LIMIT, BodyTooLargeError, readBody, requestIdOf, sendError, sendJson } from './rest/http.js';
 import { healthRoutes } from './rest/health.js';
 import { adminRoutes } from './rest/admin.js';
-import { createRateLimitHook, rateLimitIdentity } from './rest/rate-limit.js';
+import { createRateLimitHook, rateLimitIdentity, viewerRateIdentity } from './rest/rate-limit.js';
 import { scheduleCallbackRoutes } from './rest/schedule-callback.js';
 import { serveMetrics } from './rest/metrics.js';
 import { createRestRouter } from './rest/router.js';
@@ -80,10 +81,12 @@ export function buildApp(ds: Datasources): DixieApp {
     }
     // The body is already read (and bounded): hand yoga the bytes instead of the consumed stream.
     const nodeRequest = body && body.length > 0 ? { raw: req, method: req.method, headers: req.headers, url: req.url, body } : req;
-    const response = await yoga.handleNodeRequestAndResponse(nodeRequest as IncomingMessage, res, { requestId, clientIp });
+    const seen: { viewer?: Viewer } = {};
+    const response = await yoga.handleNodeRequestAndResponse(nodeRequest as IncomingMessage, res, { requestId, clientIp, seen });
     if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
-      // The cap graphql-ws applies per identity holds for SSE too: a stream never ends by itself.
-      const identity = await rateLimitIdentity(ds, req.headers.authorization, clientIp);
+      // The cap graphql-ws applies per identity holds for SSE too (a stream never ends by itself),
+      // counted under the viewer the request resolved to, as a WebSocket counts its connection's.
+      const identity = seen.viewer ? viewerRateIdentity(seen.viewer, clientIp, config.adminKey) : await rateLimitIdentity(ds, req.headers.authorization, clientIp);
       if (!subscriptions.tryAcquire(identity)) {
         await response.body?.cancel().catch(() => undefined);
         const refused = tooManySubscriptions();

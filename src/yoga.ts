@@ -12,8 +12,11 @@ import { useNoIntrospection, useQueryLimits } from './graphql-limits.js';
 import { useSubscriptions } from './subscriptions.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 
-/** Server context: HTTP passes the request facts; WebSocket also passes the connection's viewer. */
-export type YogaServerContext = ServerContext & { viewer?: Viewer };
+/**
+ * Server context: HTTP passes the request facts, and may pass `seen` to learn the viewer the request
+ * resolved to (app.ts counts an SSE stream under it); WebSocket passes the connection's viewer.
+ */
+export type YogaServerContext = ServerContext & { viewer?: Viewer; seen?: { viewer?: Viewer } };
 
 export type DixieYoga = YogaServerInstance<YogaServerContext, Context>;
 
@@ -42,10 +45,11 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
       // Last: it ends the onSubscribe chain (see subscriptions.ts).
       useSubscriptions({ telemetry, maskError: masking }),
     ],
-    context: async ({ request, requestId, clientIp, viewer }): Promise<Context> => {
+    context: async ({ request, requestId, clientIp, viewer, seen }): Promise<Context> => {
       const finnCtx = { requestId, clientIp };
       // Agent credentials Finn cannot check now (UPSTREAM_UNAVAILABLE) fail the request: neither anonymous nor invalid.
       const v = viewer ?? (await resolveViewer(ds, credentialsFromHeaders((n) => request.headers.get(n)), finnCtx).catch(rethrowWithHttpStatus));
+      if (seen) seen.viewer = v;
       const access = createAccess(v, ds, finnCtx);
       return {
         requestId,

@@ -203,6 +203,35 @@ describe('WebSocket limits', () => {
     await waitFor(() => d.server.app.ws.countedSubscriptions() === 0, { what: 'every slot freed' });
   });
 
+  it("counts an agent's SSE streams under its TBA, with its WebSocket subscriptions, not under the IP it shares", async () => {
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 0, { what: "the previous test's slots released" });
+    const owner = newWallet();
+    const [tbaA, tbaB] = [newWallet(), newWallet()];
+    for (const [i, tba] of [tbaA, tbaB].entries()) {
+      d.sim.control.setTba(tba, { nftContract: '0x6666397dfe9a8c469bf65dc744cb1c733416c420', tokenId: String(60 + i), ownerWallet: owner, signature: `sig-${i}` });
+    }
+    const at = String(Math.floor(Date.now() / 1000));
+    const agentA = { 'x-tba-address': tbaA, 'x-tba-signature': 'sig-0', 'x-tba-timestamp': at };
+    const agentB = { 'x-tba-address': tbaB, 'x-tba-signature': 'sig-1', 'x-tba-timestamp': at };
+    const open = (headers: Record<string, string>) =>
+      fetch(`${d.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers }, body: JSON.stringify({ query: SUB }) });
+
+    const streams = await Promise.all(Array.from({ length: 19 }, () => open(agentA)));
+    expect(streams.map((r) => r.status)).toEqual(streams.map(() => 200));
+    const ws = await openRawWs(d.wsUrl);
+    expect(await ws.init(agentA)).toBe('ack');
+    ws.subscribe('w1', SUB);
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 20, { what: "agent A's 19 SSE and 1 WebSocket subscription" });
+
+    const refused = await open(agentA);
+    // Another agent, and an anonymous caller, behind the same IP keep their own slots.
+    const others = await Promise.all([open(agentB), open({})]);
+    expect([refused, ...others].map((r) => r.status)).toEqual([429, 200, 200]);
+    await Promise.all([...others, ...streams].map((r) => r.body!.cancel()));
+    ws.close();
+    await waitFor(() => d.server.app.ws.countedSubscriptions() === 0, { what: 'every slot freed' });
+  });
+
   it('closes a socket that sends connection_init twice with 4429', async () => {
     const ws = await openRawWs(d.wsUrl);
     expect(await ws.init()).toBe('ack');

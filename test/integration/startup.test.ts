@@ -31,7 +31,7 @@ describe('startup', () => {
     expect(p.stdout()).not.toContain('listening');
   });
 
-  it('exits non-zero with migration_failed when PostgreSQL cannot be migrated', async () => {
+  it('exits non-zero with dependency_unreachable then startup_failed when PostgreSQL cannot be reached', async () => {
     const port = await freePort();
     const p = spawnDixie({
       FINN_URL: sim.url,
@@ -40,7 +40,7 @@ describe('startup', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test',
     });
     expect(await p.exited).toBe(1);
-    expect(p.stdout()).toMatch(/"event":"startup_failed"/);
+    expect(p.stdout()).toMatch(/"event":"dependency_unreachable","dependency":"postgresql"[^\n]*\n(?:.*\n)*.*"event":"startup_failed"/);
   });
 
   it('migrates exactly once when two instances start at the same time', async () => {

@@ -36,7 +36,12 @@ export function createPgDb(opts: { url: string; poolSize: number; logger: Logger
    * of going back to the pool.
    */
   async function withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
+    // A refused or timed-out connect (the server down, a security group closed) is the dependency
+    // being down too: at startup it is logged before startup_failed, as the runbook expects.
+    const client = await pool.connect().catch((err: unknown) => {
+      state.markDown(err instanceof Error ? err.message : String(err));
+      throw err;
+    });
     let lost: Error | undefined;
     const onError = (err: Error) => {
       lost = err;

@@ -16,8 +16,14 @@ export interface EnvReader {
   warn(name: string, message: string): void;
   /** Trimmed value; undefined when unset, empty or blank (the default applies). */
   text(name: string): string | undefined;
-  /** Untrimmed so a secret shared with another service is used exactly; '' when unset or blank. */
-  secret(name: string): string;
+  /**
+   * Untrimmed so a secret shared with another service is used exactly; '' when unset or blank.
+   * Edge whitespace (a newline left by `file://` in SSM) is kept but warned about; `header` secrets
+   * travel in HTTP headers, which cannot carry a line break or control character: a problem.
+   */
+  secret(name: string, opts?: { header?: boolean }): string;
+  /** A key compared with what a client sends in a header (trimmed there): trimmed, with a warning if it changed. */
+  headerKey(name: string): string;
   int(name: string, fallback: number, min: number, max: number): number;
   oneOf<T extends string>(name: string, schema: z.ZodEnum<{ [K in T]: K }>, fallback: T): T;
   /** An absolute URL with one of `protocols` (e.g. 'http:'), trailing slashes removed; null when unset or invalid. */
@@ -25,6 +31,8 @@ export interface EnvReader {
 }
 
 const INTEGER = /^[+-]?\d+$/;
+// eslint-disable-next-line no-control-regex -- exactly what it looks for
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 export function createEnvReader(env: Env): EnvReader {
   const problems: string[] = [];
@@ -42,9 +50,18 @@ export function createEnvReader(env: Env): EnvReader {
     problem,
     warn,
     text,
-    secret(name) {
+    secret(name, opts = {}) {
       const value = env[name] ?? '';
-      return value.trim() === '' ? '' : value;
+      if (value.trim() === '') return '';
+      if (opts.header && CONTROL.test(value)) problem(name, 'contains a line break or control character, which an HTTP header cannot carry');
+      else if (value !== value.trim()) warn(name, 'has leading or trailing whitespace, used as part of the secret (a newline left from a file?)');
+      return value;
+    },
+    headerKey(name) {
+      const value = (env[name] ?? '').trim();
+      if (CONTROL.test(value)) problem(name, 'contains a line break or control character, which an HTTP header cannot carry');
+      else if (value !== '' && value !== env[name]) warn(name, 'leading or trailing whitespace removed: a header cannot carry it');
+      return value;
     },
     int(name, fallback, min, max) {
       const raw = text(name);

@@ -122,7 +122,7 @@ function readFinn(r: EnvReader): FinnConfig {
   return {
     url,
     wsUrl: r.url('FINN_WS_URL', ['ws:', 'wss:'], 'a ws(s) URL') ?? url.replace(/^http/i, 'ws'),
-    authToken: r.secret('FINN_AUTH_TOKEN'),
+    authToken: r.secret('FINN_AUTH_TOKEN', { header: true }),
     timeoutMs: r.int('DIXIE_FINN_TIMEOUT_MS', 5000, 100, 600_000),
     messageTimeoutMs: r.int('DIXIE_FINN_MESSAGE_TIMEOUT_MS', 120_000, 100, 600_000),
     circuitFailures: r.int('DIXIE_FINN_CIRCUIT_FAILURES', 3, 1, 100),
@@ -139,9 +139,9 @@ function readSecrets(r: EnvReader, nodeEnv: NodeEnv): Secrets {
     r.problem('DIXIE_JWT_PRIVATE_KEY', `must be at least ${MIN_SECRET_LENGTH} characters`);
   }
 
-  const adminKey = r.secret('DIXIE_ADMIN_KEY');
+  const adminKey = r.headerKey('DIXIE_ADMIN_KEY');
   if (adminKey === '' && nodeEnv === 'production') r.problem('DIXIE_ADMIN_KEY', 'required in production');
-  else if (adminKey === '') r.warn('DIXIE_ADMIN_KEY', 'empty: admin routes are open (allowed only outside production)');
+  else if (adminKey === '') r.warn('DIXIE_ADMIN_KEY', 'empty: /metrics and /api/health/governance are open and the admin API is off (allowed only outside production)');
 
   const scheduleCallbackSecret = r.secret('DIXIE_SCHEDULE_CALLBACK_SECRET');
   if (scheduleCallbackSecret === '') {
@@ -183,6 +183,9 @@ function readHttp(r: EnvReader, nodeEnv: NodeEnv, port: number): Http {
   const hasRedis = r.text('REDIS_URL') !== undefined;
   const rateLimitBackend = r.oneOf('DIXIE_RATE_LIMIT_BACKEND', rateLimitBackendSchema, hasRedis ? 'redis' : 'memory');
   if (rateLimitBackend === 'redis' && !hasRedis) r.problem('DIXIE_RATE_LIMIT_BACKEND', 'redis requires REDIS_URL');
+  if (rateLimitBackend === 'memory' && hasRedis && r.text('DIXIE_RATE_LIMIT_BACKEND') !== undefined) {
+    r.warn('DIXIE_RATE_LIMIT_BACKEND', 'memory with REDIS_URL set: each instance keeps its own budget (unset it to share the budget through Redis)');
+  }
   const behindLoadBalancer = nodeEnv === 'staging' || nodeEnv === 'production';
   return {
     corsOrigins: origins.includes('*') ? ['*'] : origins.length > 0 ? origins : [`http://localhost:${port}`],

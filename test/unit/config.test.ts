@@ -227,7 +227,7 @@ describe('secrets', () => {
   it('allows an empty DIXIE_ADMIN_KEY in development with a warning', () => {
     const { config: c, warnings } = load();
     expect(c.adminKey).toBe('');
-    expect(warnings).toContain('DIXIE_ADMIN_KEY: empty: admin routes are open (allowed only outside production)');
+    expect(warnings).toContain('DIXIE_ADMIN_KEY: empty: /metrics and /api/health/governance are open and the admin API is off (allowed only outside production)');
   });
 
   it('warns that an empty schedule callback secret rejects every callback', () => {
@@ -239,8 +239,33 @@ describe('secrets', () => {
     expect(warnings.some((w) => w.startsWith('DIXIE_SCHEDULE_CALLBACK_SECRET'))).toBe(false);
   });
 
-  it('keeps secrets untrimmed so they match the other side exactly', () => {
-    expect(config({ FINN_AUTH_TOKEN: ' token ' }).finn.authToken).toBe(' token ');
+  it('keeps secrets untrimmed so they match the other side exactly, and warns about edge whitespace', () => {
+    const { config: c, warnings } = load({ FINN_AUTH_TOKEN: ' token ', DIXIE_SCHEDULE_CALLBACK_SECRET: 'cb-secret\n' });
+    expect(c.finn.authToken).toBe(' token ');
+    expect(c.scheduleCallbackSecret).toBe('cb-secret\n');
+    const edge = 'has leading or trailing whitespace, used as part of the secret (a newline left from a file?)';
+    expect(warnings).toEqual(expect.arrayContaining([`FINN_AUTH_TOKEN: ${edge}`, `DIXIE_SCHEDULE_CALLBACK_SECRET: ${edge}`]));
+    expect(warnings.join('\n')).not.toContain('cb-secret');
+  });
+
+  it('refuses a Finn token an HTTP header cannot carry', () => {
+    expect(problemsWith({ FINN_AUTH_TOKEN: 'tok\nen' })).toEqual(['FINN_AUTH_TOKEN: contains a line break or control character, which an HTTP header cannot carry']);
+  });
+
+  it('trims the admin key, which clients send in a header that loses edge whitespace', () => {
+    const { config: c, warnings } = load({ DIXIE_ADMIN_KEY: `${ADMIN_KEY}\n` });
+    expect(c.adminKey).toBe(ADMIN_KEY);
+    expect(warnings).toContain('DIXIE_ADMIN_KEY: leading or trailing whitespace removed: a header cannot carry it');
+    expect(problemsWith({ DIXIE_ADMIN_KEY: 'ad\u0000min' })).toEqual(['DIXIE_ADMIN_KEY: contains a line break or control character, which an HTTP header cannot carry']);
+  });
+
+  it('warns when DIXIE_RATE_LIMIT_BACKEND=memory keeps per-instance budgets although REDIS_URL is set', () => {
+    const chosen = load({ REDIS_URL: 'redis://127.0.0.1:6379', DIXIE_RATE_LIMIT_BACKEND: 'memory' });
+    expect(chosen.config.rateLimitBackend).toBe('memory');
+    expect(chosen.warnings).toContain('DIXIE_RATE_LIMIT_BACKEND: memory with REDIS_URL set: each instance keeps its own budget (unset it to share the budget through Redis)');
+    const upgraded = load({ REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(upgraded.config.rateLimitBackend).toBe('redis');
+    expect(upgraded.warnings.some((w) => w.startsWith('DIXIE_RATE_LIMIT_BACKEND'))).toBe(false);
   });
 });
 

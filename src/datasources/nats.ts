@@ -1,6 +1,7 @@
 import { connect, headers as natsHeaders, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../logger.js';
 import { createDependencyState } from './dependency-state.js';
+import { consumeDurable, type DurableHandler } from './nats-durable.js';
 
 export interface NatsMessageMeta {
   subject: string;
@@ -14,6 +15,12 @@ export interface NatsHandle {
   publish(subject: string, data: unknown, opts?: { msgId?: string }): void;
   /** Subscriptions made before the first connection are attached once it exists. */
   subscribe(subject: string, handler: NatsHandler, opts?: { queue?: string }): () => void;
+  /**
+   * At-least-once consumption shared by every instance (a JetStream work queue and one durable
+   * consumer named `durable`): a message is acknowledged once `handler` resolves and delivered
+   * again when it throws. Without JetStream it falls back to a queue subscription (at most once).
+   */
+  consume(subject: string, durable: string, handler: DurableHandler): () => void;
   connection(): NatsConnection | null;
   drain(): Promise<void>;
 }
@@ -25,12 +32,20 @@ interface Wanted {
   sub?: Subscription;
 }
 
+interface Durable {
+  subject: string;
+  durable: string;
+  handler: DurableHandler;
+  stop?: Promise<() => void | Promise<void>>;
+}
+
 const RETRY_MS = 2_000;
 
 export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: string }): NatsHandle {
   const prefix = opts.subjectPrefix ?? '';
   const state = createDependencyState('nats', opts.logger);
   const wanted = new Set<Wanted>();
+  const durables = new Set<Durable>();
   let nc: NatsConnection | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -53,6 +68,26 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
         );
       },
     });
+  };
+
+  const attachDurable = (conn: NatsConnection, d: Durable) => {
+    const fallback = () => {
+      const w: Wanted = { subject: d.subject, queue: d.durable, handler: (data, meta) => d.handler(data, { msgId: meta.msgId, attempt: 1 }) };
+      attach(conn, w);
+      return () => w.sub?.unsubscribe();
+    };
+    d.stop = consumeDurable(conn, { subject: prefix + d.subject, durable: d.durable, handler: d.handler, logger: opts.logger }).then(
+      (stop) => stop ?? fallback(),
+      (err: unknown) => {
+        opts.logger.warn({ event: 'nats_jetstream_unavailable', subject: d.subject, err: String(err) }, 'JetStream consumer failed: plain subscription, at most once');
+        return fallback();
+      },
+    );
+  };
+  const stopDurable = async (d: Durable) => {
+    const stop = await d.stop;
+    d.stop = undefined;
+    await stop?.();
   };
 
   const watch = async (conn: NatsConnection) => {
@@ -80,6 +115,7 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
       nc = conn;
       state.markUp();
       for (const w of wanted) attach(conn, w);
+      for (const d of durables) attachDurable(conn, d);
       void watch(conn);
       void conn.closed().then(() => {
         if (!stopped) state.markDown('closed');
@@ -112,10 +148,21 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
         w.sub?.unsubscribe();
       };
     },
+    consume(subject, durable, handler) {
+      const d: Durable = { subject, durable, handler };
+      durables.add(d);
+      if (nc && !nc.isClosed()) attachDurable(nc, d);
+      return () => {
+        durables.delete(d);
+        void stopDurable(d);
+      };
+    },
     connection: () => nc,
     async drain() {
       stopped = true;
       clearTimeout(retry);
+      // Durable consumers first: a message being applied is acknowledged before the connection goes.
+      await Promise.all([...durables].map(stopDurable));
       if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
     },
   };

@@ -9,7 +9,7 @@ import { applySignal, readAggregate } from './postgres/reputation-repo.js';
 export type { ReputationAggregate } from '../domain/reputation.js';
 
 export const QUALITY_SUBJECT = 'dixie.signal.quality';
-/** One member of the group gets each message; the msg-id table makes any redelivery harmless. */
+/** The durable consumer every instance shares; the msg-id table makes any redelivery harmless. */
 export const QUALITY_QUEUE = 'dixie-reputation';
 
 export interface ReputationService {
@@ -52,17 +52,15 @@ export function createReputationService(deps: { db: Db | null; nats: NatsHandle 
 
     start() {
       if (!nats || !db || off) return;
-      off = nats.subscribe(
-        QUALITY_SUBJECT,
-        async (data, meta) => {
-          try {
-            await service.handle(data, meta);
-          } catch (err) {
-            logger.error({ event: 'quality_signal_failed', msg_id: meta.msgId, err: err instanceof Error ? err.message : String(err) }, 'quality signal failed');
-          }
-        },
-        { queue: QUALITY_QUEUE },
-      );
+      // A signal that fails to apply (PostgreSQL down) is delivered again; its msg id keeps it to one application.
+      off = nats.consume(QUALITY_SUBJECT, QUALITY_QUEUE, async (data, meta) => {
+        try {
+          await service.handle(data, meta);
+        } catch (err) {
+          logger.warn({ event: 'quality_signal_failed', msg_id: meta.msgId, attempt: meta.attempt, err: err instanceof Error ? err.message : String(err) }, 'quality signal failed');
+          throw err;
+        }
+      });
     },
     stop() {
       off?.();

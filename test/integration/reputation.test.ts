@@ -5,6 +5,7 @@ import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
+import { streamNameFor } from '../../src/datasources/nats-durable.js';
 import { giveWallet, sql } from '../helpers/schedules.js';
 import { createTestSchema, NATS_URL, uniqueTag } from '../helpers/services.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -18,6 +19,7 @@ let b: TestDixie;
 let nc: NatsConnection;
 let dir: string;
 let schema: Awaited<ReturnType<typeof createTestSchema>>;
+let opts: Parameters<typeof startDixie>[0];
 
 function publish(data: unknown, msgId?: string): void {
   const h = natsHeaders();
@@ -42,7 +44,7 @@ beforeAll(async () => {
   giveWallet(sim, participant, 1);
   nc = await connect({ servers: NATS_URL });
   const env = { DATABASE_URL: schema.url, NATS_URL, DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json') };
-  const opts = { sim, env, natsSubjectPrefix: `${tag}.`, health: { infraProbeTtlMs: 20 } };
+  opts = { sim, env, natsSubjectPrefix: `${tag}.`, health: { infraProbeTtlMs: 20 } };
   a = await startDixie(opts);
   b = await startDixie(opts);
   // Both consumers are subscribed once a probe signal gets through.
@@ -56,7 +58,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await a?.stop();
   await b?.stop();
-  await nc?.close();
+  if (nc) {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(streamNameFor(`${tag}.dixie.signal.quality`)).catch(() => undefined);
+    await nc.close();
+  }
   await sim?.close();
   await schema?.drop();
   await rm(dir, { recursive: true, force: true });
@@ -66,7 +72,9 @@ describe('dixie.signal.quality consumer', () => {
   it('applies a signal published twice with the same message id once', async () => {
     publish({ nftId: 'dup:1', score: 0.8, taskType: 'chat' }, 'sig-dup-1');
     publish({ nftId: 'dup:1', score: 0.8, taskType: 'chat' }, 'sig-dup-1');
-    await waitFor(() => logsOf('quality_signal_duplicate').some((l) => l.msg_id === 'sig-dup-1'), { what: 'the duplicate seen' });
+    // Consumed in order: once the signal after them is in, both copies have been dealt with.
+    publish({ nftId: 'dup:after', score: 0.5 }, 'sig-dup-after');
+    await waitFor(async () => (await samples('dup:after')) === 1, { what: 'the signal after the duplicate' });
     expect(await samples('dup:1')).toBe(1);
     const [row] = await sql(schema.url, 'SELECT score_sum, personal_score, state FROM reputation_aggregates WHERE nft_id = $1', ['dup:1']);
     expect(row).toMatchObject({ score_sum: 0.8, personal_score: 0.8, state: 'COLD' });
@@ -82,6 +90,18 @@ describe('dixie.signal.quality consumer', () => {
     await waitFor(() => logsOf('quality_signal_dropped').length >= 3, { what: 'drops logged' });
     expect(logsOf('quality_signal_dropped').map((l) => l.reason).sort()).toEqual(['invalid_nft_id', 'invalid_score', 'missing_msg_id']);
     expect(logsOf('nats_bad_message').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('delivers a signal again when applying it failed, and applies it once', async () => {
+    await sql(schema.url, 'ALTER TABLE reputation_aggregates RENAME TO reputation_aggregates_off');
+    try {
+      publish({ nftId: 'retry:1', score: 0.4 }, 'sig-retry-1');
+      await waitFor(() => logsOf('quality_signal_failed').some((l) => l.msg_id === 'sig-retry-1'), { what: 'the failed attempt' });
+    } finally {
+      await sql(schema.url, 'ALTER TABLE reputation_aggregates_off RENAME TO reputation_aggregates');
+    }
+    await waitFor(async () => (await samples('retry:1')) === 1, { timeoutMs: 15_000, what: 'the signal delivered again' });
+    expect(logsOf('nats_message_abandoned')).toEqual([]);
   });
 
   it('aggregates per NFT: mean, collection mean, blend and state', async () => {
@@ -114,11 +134,43 @@ describe('dixie.signal.quality consumer', () => {
     expect(anon.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('keeps the signals published while no instance runs, for the next one to apply', async () => {
+    await a.stop();
+    await b.stop();
+    publish({ nftId: 'offline:1', score: 0.7 }, 'sig-offline-1');
+    publish({ nftId: 'offline:1', score: 0.9 }, 'sig-offline-2');
+    a = await startDixie(opts);
+    b = await startDixie(opts);
+    await waitFor(async () => (await samples('offline:1')) === 2, { timeoutMs: 10_000, what: 'the signals published while down' });
+  });
+
   it('reports the aggregate count in /api/health', async () => {
     const [row] = await sql<{ n: string }>(schema.url, 'SELECT count(*) AS n FROM reputation_aggregates');
     await waitFor(async () => {
       const body = (await (await fetch(`${a.url}/api/health`)).json()) as { reputation_service: { initialized: boolean; aggregate_count: number } };
       return body.reputation_service.initialized && body.reputation_service.aggregate_count === Number(row!.n);
     }, { what: 'aggregate_count' });
+  });
+});
+
+describe('dixie.signal.quality without a work queue of its own', () => {
+  it('falls back to a plain subscription when another stream holds the subject, and still applies signals', async () => {
+    const other = uniqueTag('rep_other');
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: `FOREIGN_${other.toUpperCase()}`, subjects: [`${other}.dixie.signal.quality`] });
+    const d = await startDixie({ ...opts, natsSubjectPrefix: `${other}.` });
+    try {
+      await waitFor(() => d.logs.some((l) => l.event === 'nats_jetstream_unavailable'), { what: 'the fallback logged' });
+      let n = 0;
+      await waitFor(async () => {
+        const h = natsHeaders();
+        h.set('Nats-Msg-Id', `fallback-${n++}`);
+        nc.publish(`${other}.dixie.signal.quality`, new TextEncoder().encode(JSON.stringify({ nftId: 'fallback:1', score: 0.5 })), { headers: h });
+        return (await samples('fallback:1')) > 0;
+      }, { intervalMs: 100, what: 'a signal applied through the plain subscription' });
+    } finally {
+      await d.stop();
+      await jsm.streams.delete(`FOREIGN_${other.toUpperCase()}`);
+    }
   });
 });

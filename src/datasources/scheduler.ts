@@ -50,7 +50,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const ctx = { requestId: `schedule-${claim.executionId}` };
     let sessionId: string | null = null;
     try {
-      sessionId = (await finn.client.createSession({}, ctx)).sessionId;
+      // The schedule's NFT gives the session its personality, as startChat(nftId) does.
+      sessionId = (await finn.client.createSession({ token_id: claim.nftId }, ctx)).sessionId;
       await finn.client.sendMessage(sessionId, claim.prompt, ctx);
       return { status: 'SUCCESS', sessionId, messageId: `msg_${randomUUID()}` };
     } catch (err) {

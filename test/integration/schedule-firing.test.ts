@@ -90,6 +90,10 @@ describe('Dixie-fired schedules across two instances (B7 answers 404)', () => {
     expect(rows.every((r) => r.status === 'SUCCESS' && r.source === 'dixie' && r.attempts === 1)).toBe(true);
     expect(new Set(rows.map((r) => r.fire_at!.toISOString())).size).toBe(rows.length);
     for (const r of rows) expect(promptsFor(r.id)).toBe(1);
+    // Each firing talks to a session of the schedule's NFT (its personality), as startChat(nftId) does.
+    const sessionOf = (executionId: string) =>
+      sim.control.requests.find((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`)?.path.split('/')[3];
+    expect(rows.map((r) => sim.control.sessions.get(sessionOf(r.id) ?? '')?.tokenId)).toEqual(rows.map(() => 'mibera:7'));
     // Each firing was done by exactly one of the two instances.
     const fired = [...a.logs, ...b.logs].filter((l) => l.event === 'schedule_fired' && l.schedule_id === id);
     expect(fired).toHaveLength(rows.length);

@@ -3,6 +3,7 @@ import { viaFinn } from './finn/call.js';
 import { assertNftId } from './finn/ids.js';
 import type { Finn, FinnCallContext } from './finn/index.js';
 import { createSingleFlight } from './single-flight.js';
+import { cachedOracle, cachedPersonality } from './cache-schemas.js';
 
 export interface OracleView {
   nftId: string;
@@ -46,7 +47,7 @@ export function createAgentService(deps: { finn: Finn; cache: Cache; personality
   const personalityLoads = createSingleFlight<PersonalityView | null>();
   return {
     async oracle(ctx) {
-      const cached = await cache.get<OracleView>(ORACLE_KEY);
+      const cached = await cache.get(ORACLE_KEY, cachedOracle);
       if (cached) return cached;
       return oracleLoads.run(ORACLE_KEY, async () => {
         const o = await viaFinn(finn.breaker, () => finn.client.oracle(ctx));
@@ -59,7 +60,7 @@ export function createAgentService(deps: { finn: Finn; cache: Cache; personality
     },
     async personality(nftId, ctx) {
       const key = `finn:personality:v1:${assertNftId(nftId)}`;
-      const cached = await cache.get<{ value: PersonalityView | null }>(key);
+      const cached = await cache.get(key, cachedPersonality);
       if (cached) return cached.value;
       return personalityLoads.run(key, () => loadPersonality(nftId, key, ctx));
     },

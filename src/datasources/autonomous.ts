@@ -6,6 +6,7 @@ import type { Cache } from './cache.js';
 import type { NatsHandle } from './nats.js';
 import { getPermissions, listAudit, spentToday, updatePermissions, type AuditEntry } from './postgres/autonomous-repo.js';
 import type { Db } from './postgres/index.js';
+import { cachedAutonomous } from './cache-schemas.js';
 
 export type { AuditEntry } from './postgres/autonomous-repo.js';
 
@@ -49,7 +50,7 @@ export function createAutonomousService(deps: {
   const service: AutonomousService = {
     async get(nftId) {
       const db = requireDb();
-      const cached = await deps.cache.get<AutonomousMode>(cacheKey(nftId));
+      const cached = await deps.cache.get(cacheKey(nftId), cachedAutonomous);
       if (cached) return cached;
       const stored = (await getPermissions(db, nftId)) ?? defaultPermissions(nftId, deps.defaultBudget);
       const mode = { ...stored, spentTodayMicroUsd: await spentToday(db, nftId) };

@@ -7,6 +7,7 @@ import type { Cache } from './cache.js';
 import type { FinnCallContext, FinnClient } from './finn/index.js';
 import type { NatsHandle } from './nats.js';
 import { createSingleFlight } from './single-flight.js';
+import { cachedConviction } from './cache-schemas.js';
 
 export type ConvictionSource = 'STAKING' | 'LEGACY_ALLOWLIST' | 'DEFAULT';
 
@@ -85,7 +86,7 @@ export function createConviction(deps: {
   return {
     async forWallet(wallet, ctx) {
       const key = keyOf(wallet);
-      const cached = await cache.get<Conviction>(key);
+      const cached = await cache.get(key, cachedConviction);
       return cached ?? loads.run(key, (current) => load(wallet, key, ctx, current));
     },
     async invalidate(wallet) {

@@ -109,7 +109,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const db = rawDb && opts.tracer ? traceDb(rawDb, opts.tracer) : rawDb;
   const redis = config.redisUrl ? createRedis({ url: config.redisUrl, logger, keyPrefix: opts.redisKeyPrefix }) : null;
   const nats = config.natsUrl ? createNats({ url: config.natsUrl, logger, subjectPrefix: opts.natsSubjectPrefix }) : null;
-  const cache = redis ? createRedisCache(redis, logger) : createMemoryCache();
+  const cache = redis ? createRedisCache(redis, logger) : createMemoryCache(logger);
   const events = createEventBus({ nats, logger });
   const knowledge = createKnowledgeSource(finn.client, { ttlMs: opts.knowledgeTtlMs });
   const healthOptions = { ...DEFAULT_HEALTH_OPTIONS, ...opts.health };

@@ -16,6 +16,7 @@ import type { Db } from './postgres/index.js';
 import * as repo from './postgres/memory-repo.js';
 import * as sealRepo from './postgres/memory-seal-repo.js';
 import type { RedisHandle } from './redis.js';
+import { cachedProjection } from './cache-schemas.js';
 
 export type { MemoryProjection } from '../domain/memory-projection.js';
 export type { ConversationRow, MemoryPolicy } from './postgres/memory-repo.js';
@@ -144,7 +145,7 @@ export function createMemoryService(deps: {
     },
     async projections(nftIds) {
       const d = requireDb();
-      const cached = await Promise.all(nftIds.map((id) => cache.get<MemoryProjection>(projectionKey(id))));
+      const cached = await Promise.all(nftIds.map((id) => cache.get(projectionKey(id), cachedProjection)));
       const missing = nftIds.filter((_, i) => !cached[i]);
       if (!missing.length) return cached as MemoryProjection[];
       const startEpoch = epoch;

@@ -2,6 +2,7 @@ import type { Cache } from './cache.js';
 import type { FinnCallContext, FinnClient } from './finn/index.js';
 import type { Nft } from './finn/schemas.js';
 import { createSingleFlight } from './single-flight.js';
+import { cachedNfts } from './cache-schemas.js';
 
 export interface NftDirectory {
   /** The wallet's NFTs (Finn B3; [] when Finn does not serve it), cached briefly per wallet. */
@@ -21,7 +22,7 @@ export function createNftDirectory(deps: { finn: FinnClient; cache: Cache; ttlSe
     async forWallet(wallet, ctx) {
       const key = keyOf(wallet);
       if (deps.ttlSeconds > 0) {
-        const hit = await deps.cache.get<Nft[]>(key);
+        const hit = await deps.cache.get(key, cachedNfts);
         if (hit) return hit;
       }
       return loads.run(key, async () => {

@@ -5,6 +5,7 @@ import type { Cache } from './cache.js';
 import { viaFinn } from './finn/call.js';
 import { FinnAnswerError } from './finn/errors.js';
 import type { FinnBreaker, FinnCallContext, FinnClient } from './finn/index.js';
+import { cachedAgent } from './cache-schemas.js';
 
 export interface VerifiedAgent {
   tbaAddress: string;
@@ -45,7 +46,7 @@ export function createTbaVerifier(deps: { finn: FinnClient; breaker: FinnBreaker
       if (!address || !/^\d{1,12}$/.test(timestamp) || signature.length === 0 || signature.length > 2048) return null;
       if (Math.abs(Date.now() / 1000 - ts) > TBA_MAX_SKEW_S) return null;
       const key = `tba:v1:${createHash('sha256').update(`${address}|${signature}|${timestamp}`).digest('hex')}`;
-      const cached = await cache.get<VerifiedAgent>(key);
+      const cached = await cache.get(key, cachedAgent);
       if (cached) return cached;
       // A 4xx is Finn's verdict on the signature; a circuit open, timeout, network error or 5xx
       // says nothing about the agent and must not read as invalid credentials.

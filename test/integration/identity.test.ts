@@ -5,6 +5,7 @@ import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/
 import { openRawWs } from '../helpers/raw-ws.js';
 import { NATS_URL, uniqueTag } from '../helpers/services.js';
 import { codeOf, tempAllowlistPath } from '../helpers/siwe.js';
+import { cachedConviction } from '../../src/datasources/cache-schemas.js';
 
 const VIEWER = '{ viewer { identity wallet tbaAddress agentNftId conviction { tier bgtStaked source modelPool } nfts { nftId ownerWallet delegatedWallets } } }';
 const SERVICE_KEY = 'dxk_identity_test_key_0123456789';
@@ -112,7 +113,7 @@ describe('identities, conviction and the viewer', () => {
     await waitFor(() => stakingCalls(mover) === 2, { what: 'a second lookup, not the first one joined' });
     expect((await before).viewer?.conviction?.tier).toBe('BUILDER');
     d.sim.control.setStaking(mover, 20_000);
-    expect(await d.server.ds.cache.get(`conviction:v1:${mover.toLowerCase()}`)).toBeUndefined();
+    expect(await d.server.ds.cache.get(`conviction:v1:${mover.toLowerCase()}`, cachedConviction)).toBeUndefined();
     expect((await after).viewer?.conviction?.tier).toBe('SOVEREIGN');
     // (The invalidation's own NATS echo may arrive after the second lookup started and retire it too.)
     d.sim.control.setLatency(0, 'staking');

@@ -49,16 +49,20 @@ const EVENT_COLUMNS = 'id, nft_id, conversation_id, type, payload, sealed, erase
 /** Finn's output can hold U+0000 or unpaired surrogates, which jsonb refuses: the whole batch was lost. */
 const storableStrings = (_key: string, value: unknown): unknown => (typeof value === 'string' ? storableText(value) : value);
 
-export async function insertEvents(tx: Queryable, nftId: string, conversationId: string, actor: string | null, rows: Array<{ type: string; payload: unknown; sealed: Buffer | null }>): Promise<string[]> {
+/** A row to insert: its payload in plaintext, sealed (ciphertext), or erased (neither is stored). */
+export type EventToInsert = { type: string; payload: unknown; sealed: Buffer | null; erased?: boolean };
+
+export async function insertEvents(tx: Queryable, nftId: string, conversationId: string, actor: string | null, rows: EventToInsert[]): Promise<string[]> {
   if (!rows.length) return [];
   const params: unknown[] = [nftId, conversationId, actor];
   const values = rows.map((r) => {
-    params.push(r.type, r.sealed ? null : JSON.stringify(r.payload, storableStrings), r.sealed);
+    const erased = r.erased === true;
+    params.push(r.type, r.sealed || erased ? null : JSON.stringify(r.payload, storableStrings), erased ? null : r.sealed, erased);
     const n = params.length;
-    return `($1, $2, $3, $${n - 2}, $${n - 1}::jsonb, $${n}::bytea)`;
+    return `($1, $2, $3, $${n - 3}, $${n - 2}::jsonb, $${n - 1}::bytea, $${n}::boolean)`;
   });
   const res = await tx.query<{ id: string }>(
-    `INSERT INTO memory_events (nft_id, conversation_id, actor_wallet, type, payload, sealed) VALUES ${values.join(', ')} RETURNING id`,
+    `INSERT INTO memory_events (nft_id, conversation_id, actor_wallet, type, payload, sealed, erased) VALUES ${values.join(', ')} RETURNING id`,
     params,
   );
   return res.rows.map((r) => String(r.id));
@@ -66,7 +70,9 @@ export async function insertEvents(tx: Queryable, nftId: string, conversationId:
 
 /**
  * Appends one batch in one transaction. The conversation row is upserted first: that row lock
- * orders the batch against sealing, and tells whether the batch must be sealed as well.
+ * orders the batch against sealing and deletion, and tells whether the batch must be sealed as
+ * well, or stored erased: a turn that goes on after its conversation was deleted (or a batch that
+ * waited on the delete's lock, or was retried) must not bring plaintext back.
  */
 export async function appendEvents(
   db: Db,
@@ -75,12 +81,15 @@ export async function appendEvents(
 ): Promise<string[]> {
   if (!batch.events.length) return [];
   return db.transaction(async (tx) => {
-    const conv = await tx.query<{ sealed_at: unknown }>(
+    const conv = await tx.query<{ sealed_at: unknown; deleted_at: unknown }>(
       `INSERT INTO memory_conversations (nft_id, conversation_id, event_count) VALUES ($1, $2, $3)
        ON CONFLICT (nft_id, conversation_id) DO UPDATE SET event_count = memory_conversations.event_count + EXCLUDED.event_count, last_event_at = now()
-       RETURNING sealed_at`,
+       RETURNING sealed_at, deleted_at`,
       [batch.nftId, batch.conversationId, batch.events.length],
     );
+    if (conv.rows[0]?.deleted_at) {
+      return insertEvents(tx, batch.nftId, batch.conversationId, batch.actorWallet, batch.events.map((e) => ({ type: e.type, payload: null, sealed: null, erased: true })));
+    }
     let cipher: ConversationCipher | null = null;
     if (conv.rows[0]?.sealed_at) {
       cipher = cipherFor(batch.conversationId);

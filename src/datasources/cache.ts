@@ -8,6 +8,21 @@ export interface Cache {
   get<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined>;
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** `get` for a value that is loaded on a miss and may be invalidated while it loads: see CacheLookup. */
+  lookup<T>(key: string, schema: z.ZodType<T>): Promise<CacheLookup<T>>;
+  /** Deletes the key and bumps its generation: lookups made before it no longer fill it. */
+  invalidate(key: string): Promise<void>;
+}
+
+/**
+ * A load that started before a write may finish after the write's invalidation, holding what the
+ * write replaced; cached then, that would be served for a whole TTL. Each key has a generation,
+ * bumped by `invalidate` (in Redis when shared, else in process and by the NATS invalidations),
+ * and `fill` writes only while it is still the one the lookup saw.
+ */
+export interface CacheLookup<T> {
+  value: T | undefined;
+  fill(value: T, ttlSeconds: number): Promise<void>;
 }
 
 /** Checks a cached value read back; what does not fit is dropped (and logged once per read). */
@@ -27,7 +42,11 @@ function checked<T>(key: string, raw: string, schema: z.ZodType<T>, drop: () => 
 
 export function createMemoryCache(logger: Logger, maxEntries = 10_000): Cache {
   const entries = new Map<string, { value: string; expires: number }>();
-  return {
+  // When each key was last invalidated, oldest first; a forgotten key counts as invalidated at `floor`.
+  const invalidatedAt = new Map<string, number>();
+  let clock = 0;
+  let floor = 0;
+  const cache: Cache = {
     async get<T>(key: string, schema: z.ZodType<T>) {
       const e = entries.get(key);
       if (!e) return undefined;
@@ -48,18 +67,48 @@ export function createMemoryCache(logger: Logger, maxEntries = 10_000): Cache {
     async delete(key) {
       entries.delete(key);
     },
+    async lookup<T>(key: string, schema: z.ZodType<T>) {
+      const seen = clock;
+      const fill = async (value: T, ttlSeconds: number) => {
+        if ((invalidatedAt.get(key) ?? floor) <= seen) await cache.set(key, value, ttlSeconds);
+      };
+      return { value: await cache.get(key, schema), fill };
+    },
+    async invalidate(key) {
+      invalidatedAt.delete(key);
+      invalidatedAt.set(key, ++clock);
+      if (invalidatedAt.size > maxEntries) {
+        const [oldest, at] = invalidatedAt.entries().next().value!;
+        invalidatedAt.delete(oldest);
+        floor = at;
+      }
+      entries.delete(key);
+    },
   };
+  return cache;
 }
 
-/** Redis failures degrade to a miss (get) or a no-op (set), logged, never thrown. */
+/** A generation only has to outlive the loads that read it. */
+const GENERATION_TTL_S = 3600;
+const FILL_IF_CURRENT = `if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1`;
+const INVALIDATE = `redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return redis.call('DEL', KEYS[2])`;
+
+/** Redis failures degrade to a miss (get, lookup) or a no-op (set, fill, invalidate), logged, never thrown. */
 export function createRedisCache(redis: RedisHandle, logger: Logger): Cache {
   const warn = (op: string, err: unknown) =>
     logger.warn({ event: 'cache_unavailable', op, err: err instanceof Error ? err.message : String(err) }, 'Redis cache unavailable');
+  const valueKey = (key: string) => `cache:${key}`;
+  const generationKey = (key: string) => `cache-gen:${key}`;
+  const drop = (key: string) => () => void redis.client.del(valueKey(key)).catch(() => undefined);
   return {
     async get<T>(key: string, schema: z.ZodType<T>) {
       try {
-        const raw = await redis.client.get(`cache:${key}`);
-        return raw === null ? undefined : checked(key, raw, schema, () => void redis.client.del(`cache:${key}`).catch(() => undefined), logger);
+        const raw = await redis.client.get(valueKey(key));
+        return raw === null ? undefined : checked(key, raw, schema, drop(key), logger);
       } catch (err) {
         warn('get', err);
         return undefined;
@@ -68,14 +117,42 @@ export function createRedisCache(redis: RedisHandle, logger: Logger): Cache {
     async set(key, value, ttlSeconds) {
       if (ttlSeconds <= 0) return;
       try {
-        await redis.client.set(`cache:${key}`, JSON.stringify(value), 'EX', ttlSeconds);
+        await redis.client.set(valueKey(key), JSON.stringify(value), 'EX', ttlSeconds);
       } catch (err) {
         warn('set', err);
       }
     },
     async delete(key) {
       try {
-        await redis.client.del(`cache:${key}`);
+        await redis.client.del(valueKey(key));
+      } catch (err) {
+        warn('delete', err);
+      }
+    },
+    async lookup<T>(key: string, schema: z.ZodType<T>) {
+      let value: T | undefined;
+      // null: the generation is unknown (Redis down), so nothing loaded now may be cached.
+      let generation: string | null = null;
+      try {
+        const [raw, gen] = await redis.client.mget(valueKey(key), generationKey(key));
+        generation = gen ?? '0';
+        value = raw == null ? undefined : checked(key, raw, schema, drop(key), logger);
+      } catch (err) {
+        warn('get', err);
+      }
+      const fill = async (v: T, ttlSeconds: number) => {
+        if (generation === null || ttlSeconds <= 0) return;
+        try {
+          await redis.client.eval(FILL_IF_CURRENT, 2, generationKey(key), valueKey(key), generation, JSON.stringify(v), ttlSeconds);
+        } catch (err) {
+          warn('set', err);
+        }
+      };
+      return { value, fill };
+    },
+    async invalidate(key) {
+      try {
+        await redis.client.eval(INVALIDATE, 2, generationKey(key), valueKey(key), GENERATION_TTL_S);
       } catch (err) {
         warn('delete', err);
       }

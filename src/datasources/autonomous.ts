@@ -50,11 +50,12 @@ export function createAutonomousService(deps: {
   const service: AutonomousService = {
     async get(nftId) {
       const db = requireDb();
-      const cached = await deps.cache.get(cacheKey(nftId), cachedAutonomous);
-      if (cached) return cached;
+      const cached = await deps.cache.lookup(cacheKey(nftId), cachedAutonomous);
+      if (cached.value) return cached.value;
       const stored = (await getPermissions(db, nftId)) ?? defaultPermissions(nftId, deps.defaultBudget);
       const mode = { ...stored, spentTodayMicroUsd: await spentToday(db, nftId) };
-      await deps.cache.set(cacheKey(nftId), mode, deps.ttlSeconds);
+      // Not cached if an update was invalidated meanwhile: a revoked permission would live on for the TTL.
+      await cached.fill(mode, deps.ttlSeconds);
       return mode;
     },
 
@@ -84,7 +85,7 @@ export function createAutonomousService(deps: {
     },
 
     async invalidate(nftId) {
-      await deps.cache.delete(cacheKey(nftId));
+      await deps.cache.invalidate(cacheKey(nftId));
       deps.nats?.publish(AUTONOMOUS_CHANGED_SUBJECT, { nftId });
     },
 
@@ -92,7 +93,7 @@ export function createAutonomousService(deps: {
       if (!deps.nats || off) return;
       off = deps.nats.subscribe(AUTONOMOUS_CHANGED_SUBJECT, async (data) => {
         const nftId = data && typeof data === 'object' ? (data as { nftId?: unknown }).nftId : undefined;
-        if (typeof nftId === 'string') await deps.cache.delete(cacheKey(nftId));
+        if (typeof nftId === 'string') await deps.cache.invalidate(cacheKey(nftId));
       });
     },
     stop() {

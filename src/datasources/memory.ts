@@ -103,15 +103,11 @@ export function createMemoryService(deps: {
   };
   const cipherFor = (conversationId: string): ConversationCipher | null => (deps.sealKey ? conversationCipher(deps.sealKey, conversationId) : null);
   const clamp = (first: number | null) => Math.max(0, Math.min(first ?? deps.maxEvents, deps.maxEvents));
-  // Bumped by every invalidation: a projection computed across one is not cached (it may be stale).
-  let epoch = 0;
   const localOnly = !deps.redis && !!deps.nats;
   const offInvalidations = localOnly
     ? deps.nats!.subscribe(MEMORY_INVALIDATED_SUBJECT, async (data) => {
         const nftId = (data as { nftId?: unknown } | null)?.nftId;
-        if (typeof nftId !== 'string') return;
-        epoch++;
-        await cache.delete(projectionKey(nftId));
+        if (typeof nftId === 'string') await cache.invalidate(projectionKey(nftId));
       })
     : () => undefined;
 
@@ -145,14 +141,13 @@ export function createMemoryService(deps: {
     },
     async projections(nftIds) {
       const d = requireDb();
-      const cached = await Promise.all(nftIds.map((id) => cache.get(projectionKey(id), cachedProjection)));
-      const missing = nftIds.filter((_, i) => !cached[i]);
-      if (!missing.length) return cached as MemoryProjection[];
-      const startEpoch = epoch;
+      const cached = await Promise.all(nftIds.map((id) => cache.lookup(projectionKey(id), cachedProjection)));
+      const missing = nftIds.filter((_, i) => !cached[i]!.value);
+      if (!missing.length) return cached.map((c) => c.value!);
       const inputs = await repo.projectionInputs(d, missing);
       const computed = new Map(missing.map((id) => [id, computeProjection(inputs.get(id)!)]));
-      if (epoch === startEpoch) await Promise.all([...computed].map(([id, p]) => cache.set(projectionKey(id), p, deps.projectionTtl)));
-      return nftIds.map((id, i) => cached[i] ?? computed.get(id)!);
+      await Promise.all(nftIds.map((id, i) => (cached[i]!.value ? undefined : cached[i]!.fill(computed.get(id)!, deps.projectionTtl))));
+      return nftIds.map((id, i) => cached[i]!.value ?? computed.get(id)!);
     },
     async seal(nftId, conversationId, actorWallet, policy) {
       const d = requireDb();
@@ -175,8 +170,7 @@ export function createMemoryService(deps: {
       await service.invalidate(nftId);
     },
     async invalidate(nftId) {
-      epoch++;
-      await cache.delete(projectionKey(nftId));
+      await cache.invalidate(projectionKey(nftId));
       if (localOnly) deps.nats!.publish(MEMORY_INVALIDATED_SUBJECT, { nftId });
     },
     writerSessions: () => writer?.heldSessions() ?? 0,

@@ -6,16 +6,30 @@ export interface TcpProxy {
   port: number;
   /** 'refuse' drops every connection; 'hang' accepts and forwards nothing. */
   setMode(mode: ProxyMode): void;
+  /**
+   * Holds back the server's reply on the connection whose client next sends `marker` (e.g. a bit
+   * of SQL). Resolves once the reply has arrived here, so the statement has run, with the function
+   * that lets it through: the client sees a read made before whatever the test does meanwhile.
+   */
+  holdReplyTo(marker: string): Promise<() => void>;
   close(): Promise<void>;
+}
+
+interface Pair {
+  client: net.Socket;
+  upstream: net.Socket | null;
+  /** Server bytes held back, and who waits for the first of them. */
+  held: { chunks: Buffer[]; arrived: () => void } | null;
 }
 
 /** A loopback TCP proxy used to make PostgreSQL or Redis unreachable or hang, without touching them. */
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let mode: ProxyMode = 'pass';
-  const pairs = new Set<{ client: net.Socket; upstream: net.Socket | null }>();
+  const pairs = new Set<Pair>();
+  let holds: Array<{ marker: string; arrived: () => void; pair?: Pair }> = [];
   const server = net.createServer((client) => {
     if (mode === 'refuse') return client.destroy();
-    const pair: { client: net.Socket; upstream: net.Socket | null } = { client, upstream: null };
+    const pair: Pair = { client, upstream: null, held: null };
     pairs.add(pair);
     client.on('error', () => undefined);
     client.on('close', () => {
@@ -27,8 +41,19 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     pair.upstream = upstream;
     upstream.on('error', () => client.destroy());
     upstream.on('close', () => client.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      const hold = holds.find((h) => chunk.includes(h.marker));
+      if (!hold || pair.held) return;
+      holds = holds.filter((h) => h !== hold);
+      hold.pair = pair;
+      pair.held = { chunks: [], arrived: hold.arrived };
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!pair.held) return void client.write(chunk);
+      pair.held.chunks.push(chunk);
+      pair.held.arrived();
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -40,12 +65,25 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
           p.client.destroy();
           p.upstream?.destroy();
         } else if (next === 'hang' && p.upstream) {
-          p.client.unpipe();
-          p.upstream.unpipe();
           p.client.pause();
           p.upstream.pause();
         }
       }
+    },
+    holdReplyTo(marker) {
+      return new Promise((resolve) => {
+        const hold: (typeof holds)[number] = {
+          marker,
+          arrived: () =>
+            resolve(() => {
+              const pair = hold.pair!;
+              const chunks = pair.held?.chunks ?? [];
+              pair.held = null;
+              for (const c of chunks) pair.client.write(c);
+            }),
+        };
+        holds.push(hold);
+      });
     },
     async close() {
       for (const p of pairs) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { repoRoot } from './helpers.js';
 
 interface ContainerDefinition {
@@ -19,19 +20,33 @@ const template = JSON.parse(readFileSync(join(repoRoot, 'deploy/ecs/task-definit
   containerDefinitions: ContainerDefinition[];
 };
 
-// Every variable of spec/config.md: the runbook's table, then the ones this implementation added.
-const runbookVariables = [
-  'FINN_URL', 'FINN_WS_URL', 'DIXIE_PORT', 'NODE_ENV', 'LOG_LEVEL', 'DIXIE_JWT_PRIVATE_KEY', 'DIXIE_ADMIN_KEY',
-  'DIXIE_ALLOWLIST_PATH', 'DIXIE_SCHEDULE_CALLBACK_SECRET', 'DATABASE_URL', 'REDIS_URL', 'NATS_URL',
-  'DATABASE_POOL_SIZE', 'DIXIE_CORS_ORIGINS', 'DIXIE_RATE_LIMIT_RPM', 'DIXIE_RATE_LIMIT_BACKEND',
-  'DIXIE_MEMORY_PROJECTION_TTL', 'DIXIE_MEMORY_MAX_EVENTS', 'DIXIE_CONVICTION_TIER_TTL', 'DIXIE_PERSONALITY_TTL',
-  'DIXIE_AUTONOMOUS_PERMISSION_TTL', 'DIXIE_AUTONOMOUS_BUDGET', 'OTEL_EXPORTER_OTLP_ENDPOINT',
-];
-const addedVariables = [
-  'FINN_AUTH_TOKEN', 'DIXIE_FINN_TIMEOUT_MS', 'DIXIE_FINN_CIRCUIT_FAILURES', 'DIXIE_FINN_CIRCUIT_RECOVERY_MS',
-  'DIXIE_PUBLIC_URL', 'DIXIE_SIWE_DOMAIN', 'DIXIE_SIWE_CHAIN_IDS', 'DIXIE_CONVICTION_FALLBACK_TIER',
-  'DIXIE_MEMORY_SEAL_KEY', 'DIXIE_TRUSTED_DOCUMENTS', 'DIXIE_TRUST_PROXY_HOPS', 'DIXIE_SHUTDOWN_GRACE_MS',
-];
+// Every variable the config reads: a name passed to one of the reader's methods in the two files
+// that read the environment, so a variable added there cannot go unmapped here.
+function readConfigVariables(): string[] {
+  const names = new Set<string>();
+  for (const file of ['src/config.ts', 'src/config-parse.ts']) {
+    const source = readFileSync(join(repoRoot, file), 'utf8');
+    for (const m of source.matchAll(/\br\.(\w+)\(\s*'([A-Z][A-Z0-9_]*)'/g)) {
+      if (m[1] !== 'problem' && m[1] !== 'warn') names.add(m[2] ?? '');
+    }
+  }
+  return [...names].sort();
+}
+
+// What loadConfig actually reads, to catch a name the pattern above cannot see (passed in a variable).
+function variablesRead(): string[] {
+  const read = new Set<string>();
+  const env = new Proxy({}, {
+    get(_, name) {
+      if (typeof name === 'string') read.add(name);
+      return undefined;
+    },
+  });
+  expect(() => loadConfig(env)).toThrow(ConfigError);
+  return [...read].sort();
+}
+
+const configVariables = readConfigVariables();
 const secrets = [
   'DIXIE_JWT_PRIVATE_KEY', 'DIXIE_ADMIN_KEY', 'DIXIE_SCHEDULE_CALLBACK_SECRET', 'FINN_AUTH_TOKEN',
   'DIXIE_MEMORY_SEAL_KEY', 'DATABASE_URL', 'REDIS_URL',
@@ -39,6 +54,17 @@ const secrets = [
 
 describe('deploy/ecs/task-definition.json', () => {
   const [container, ...others] = template.containerDefinitions;
+
+  it('knows every variable src/config.ts reads', () => {
+    expect(configVariables).toEqual(expect.arrayContaining(['FINN_URL', 'DATABASE_URL', 'NATS_URL', 'DIXIE_SIWE_CHAIN_IDS']));
+    expect(configVariables).toEqual(variablesRead());
+  });
+
+  it.each(['docs/runbook.md', 'README.md'])('%s documents every one of them', (doc) => {
+    const text = readFileSync(join(repoRoot, doc), 'utf8');
+    const documented = [...text.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+    expect(configVariables.filter((v) => !documented.includes(v))).toEqual([]);
+  });
 
   it('defines the dixie-armitage family with one essential dixie container on port 3001', () => {
     expect(template.family).toBe('dixie-armitage');
@@ -56,8 +82,8 @@ describe('deploy/ecs/task-definition.json', () => {
     ]);
     const fromSsm = container?.secrets.map((s) => s.name) ?? [];
     expect(new Set(fromSsm).size).toBe(fromSsm.length);
-    const expected = [...runbookVariables, ...addedVariables].filter((v) => v !== 'NODE_ENV' && v !== 'DIXIE_PORT');
-    expect([...fromSsm].sort()).toEqual([...expected].sort());
+    const expected = configVariables.filter((v) => v !== 'NODE_ENV' && v !== 'DIXIE_PORT');
+    expect([...fromSsm].sort()).toEqual(expected);
     for (const secret of secrets) expect(fromSsm).toContain(secret);
     for (const s of container?.secrets ?? []) {
       expect(s.valueFrom).toBe(`arn:aws:ssm:us-east-1:891376933289:parameter/arrakis/staging/dixie/${s.name}`);

@@ -75,14 +75,12 @@ describe('deploy/ecs/task-definition.json', () => {
     expect(container?.portMappings.map((p) => [p.containerPort, p.protocol])).toEqual([[3001, 'tcp']]);
   });
 
-  it('sets only NODE_ENV and DIXIE_PORT inline; every other variable comes from SSM', () => {
-    expect(container?.environment).toEqual([
-      { name: 'NODE_ENV', value: 'production' },
-      { name: 'DIXIE_PORT', value: '3001' },
-    ]);
+  // DIXIE_PORT stays inline: the port mapping and the health check below hard-code 3001.
+  it('sets only DIXIE_PORT inline; every other variable, NODE_ENV included, comes from SSM', () => {
+    expect(container?.environment).toEqual([{ name: 'DIXIE_PORT', value: '3001' }]);
     const fromSsm = container?.secrets.map((s) => s.name) ?? [];
     expect(new Set(fromSsm).size).toBe(fromSsm.length);
-    const expected = configVariables.filter((v) => v !== 'NODE_ENV' && v !== 'DIXIE_PORT');
+    const expected = configVariables.filter((v) => v !== 'DIXIE_PORT');
     expect([...fromSsm].sort()).toEqual(expected);
     for (const secret of secrets) expect(fromSsm).toContain(secret);
     for (const s of container?.secrets ?? []) {

@@ -10,13 +10,16 @@ Usage: deploy/register-task.sh [--dry-run] [--from-template] <image-tag>
 Registers a new revision of task definition family $TASK_FAMILY whose '$DIXIE_CONTAINER' container
 runs <image-tag>. By default the current revision is copied (describe-task-definition), read-only
 fields removed and only the image tag changed; --from-template starts from
-deploy/ecs/task-definition.json instead. Prints the new revision's ARN.
+deploy/ecs/task-definition.json instead and fills its \${NAME} placeholders from the environment.
+Prints the new revision's ARN.
 
   --dry-run         print the commands instead of running them
   --from-template   register deploy/ecs/task-definition.json with the image tag filled in
   --help            show this help
 
-Environment: TASK_FAMILY ($TASK_FAMILY), DIXIE_CONTAINER ($DIXIE_CONTAINER), AWS_REGION ($AWS_REGION).
+Environment: TASK_FAMILY ($TASK_FAMILY), DIXIE_CONTAINER ($DIXIE_CONTAINER), AWS_REGION ($AWS_REGION);
+with --from-template also AWS_ACCOUNT_ID ($AWS_ACCOUNT_ID), ECR_REGISTRY ($ECR_REGISTRY),
+ECR_REPOSITORY ($ECR_REPOSITORY) and LOG_GROUP ($LOG_GROUP).
 USAGE
 }
 
@@ -46,16 +49,21 @@ trap 'rm -rf "$work"' EXIT
 current="$work/current.json"
 next="$work/task-definition.json"
 
+jq_args=(--arg container "$DIXIE_CONTAINER" --arg tag "$tag")
 if ((from_template)); then
   current="$DEPLOY_DIR/ecs/task-definition.json"
+  # Its ${NAME} placeholders, filled with the deploy/lib.sh defaults or their overrides.
+  for name in AWS_ACCOUNT_ID AWS_REGION ECR_REGISTRY ECR_REPOSITORY LOG_GROUP; do
+    jq_args+=(--arg "$name" "${!name}")
+  done
 else
   run_to "$current" aws ecs describe-task-definition --task-definition "$TASK_FAMILY" --region "$AWS_REGION" --output json
 fi
 
 if is_dry_run; then
-  echo "+ $(quote_args jq --arg container "$DIXIE_CONTAINER" --arg tag "$tag" -f "$DEPLOY_DIR/ecs/new-revision.jq" "$current") > $(quote_arg "$next")"
+  echo "+ $(quote_args jq "${jq_args[@]}" -f "$DEPLOY_DIR/ecs/new-revision.jq" "$current") > $(quote_arg "$next")"
 else
-  jq --arg container "$DIXIE_CONTAINER" --arg tag "$tag" -f "$DEPLOY_DIR/ecs/new-revision.jq" "$current" >"$next" ||
+  jq "${jq_args[@]}" -f "$DEPLOY_DIR/ecs/new-revision.jq" "$current" >"$next" ||
     die "could not build the new task definition from $current"
   log "registering $TASK_FAMILY with image $(jq -r --arg c "$DIXIE_CONTAINER" '.containerDefinitions[] | select(.name == $c) | .image' "$next")"
 fi

@@ -1,9 +1,21 @@
 # Turns `aws ecs describe-task-definition` output (or the bare template in this folder) into input
 # for `aws ecs register-task-definition`: read-only fields removed, the container's image re-tagged.
-# Arguments: --arg container NAME --arg tag TAG
+# Arguments: --arg container NAME --arg tag TAG, and for the template one --arg NAME VALUE per
+# ${NAME} placeholder it fills (register-task.sh passes the deploy/lib.sh values). A placeholder
+# given an empty value is an error; ${…} of names not given is left alone.
+($ARGS.named | del(.container, .tag)) as $values
+| def fill:
+    ($values | keys | join("|")) as $names
+    | walk(if type == "string"
+        then gsub("\\$\\{(?<name>" + $names + ")\\}";
+          .name as $name
+          | $values[$name]
+          | if . == "" then error("\($name) is not set: the task definition template needs it (see docs/runbook.md)") else . end)
+        else . end);
 (if has("taskDefinition") then .taskDefinition else . end)
 | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities,
       .registeredAt, .registeredBy, .deregisteredAt)
+| if ($values | length) > 0 then fill else . end
 | if any(.containerDefinitions[]; .name == $container) then .
   else error("no container named \"\($container)\" in the task definition") end
 | .containerDefinitions |= map(

@@ -147,15 +147,51 @@ describe('register-task.sh', () => {
     expect(registered).toEqual(expected);
   });
 
-  it('--from-template registers deploy/ecs/task-definition.json with the tag filled in', async () => {
+  // The template with its ${NAME} placeholders filled in as the jq step should.
+  function filledTemplate(values: Record<string, string>, tag: string): typeof fx.registrable {
+    let text = readFileSync(join(deployDir, 'ecs/task-definition.json'), 'utf8');
+    for (const [name, value] of Object.entries(values)) text = text.replaceAll(`\${${name}}`, value);
+    const template = JSON.parse(text) as typeof fx.registrable;
+    template.containerDefinitions[0]!.image = template.containerDefinitions[0]!.image.replace(/:IMAGE_TAG$/, `:${tag}`);
+    return template;
+  }
+  const stagingValues = {
+    AWS_ACCOUNT_ID: '891376933289',
+    AWS_REGION: 'us-east-1',
+    ECR_REGISTRY: fx.registry,
+    ECR_REPOSITORY: 'dixie-armitage',
+    LOG_GROUP: '/ecs/dixie-armitage',
+  };
+
+  it('--from-template registers deploy/ecs/task-definition.json with the tag and staging defaults filled in', async () => {
     const box = sandbox();
     box.fixture('ecs_register-task-definition.json', fx.registerTaskDefinition);
     const result = await runScript('register-task.sh', ['--from-template', 'abc1234'], box.env());
     expect(result.code).toBe(0);
     expect(box.calls().map((c) => c.args[1])).toEqual(['register-task-definition']);
-    const template = JSON.parse(readFileSync(join(deployDir, 'ecs/task-definition.json'), 'utf8')) as typeof fx.registrable;
-    template.containerDefinitions[0]!.image = `${fx.registry}/dixie-armitage:abc1234`;
-    expect(JSON.parse(box.file('ecs_register-task-definition.input.json'))).toEqual(template);
+    const registered = JSON.parse(box.file('ecs_register-task-definition.input.json')) as typeof fx.registrable;
+    expect(registered).toEqual(filledTemplate(stagingValues, 'abc1234'));
+    expect(registered.executionRoleArn).toBe('arn:aws:iam::891376933289:role/dixie-armitage-execution');
+    expect(registered.containerDefinitions[0]!.image).toBe(`${fx.registry}/dixie-armitage:abc1234`);
+    expect(box.file('ecs_register-task-definition.input.json')).not.toContain('${');
+  });
+
+  it('--from-template follows AWS_ACCOUNT_ID, AWS_REGION, ECR_REPOSITORY and LOG_GROUP overrides', async () => {
+    const box = sandbox();
+    box.fixture('ecs_register-task-definition.json', fx.registerTaskDefinition);
+    const overrides = { AWS_ACCOUNT_ID: '111122223333', AWS_REGION: 'eu-west-1', ECR_REPOSITORY: 'dixie-test', LOG_GROUP: '/ecs/dixie-test' };
+    const result = await runScript('register-task.sh', ['--from-template', 'abc1234'], box.env(overrides));
+    expect(result.code).toBe(0);
+    expect(box.calls()[0]?.args.slice(0, 4)).toEqual(['ecs', 'register-task-definition', '--region', 'eu-west-1']);
+    const text = box.file('ecs_register-task-definition.input.json');
+    const registered = JSON.parse(text) as typeof fx.registrable;
+    expect(registered).toEqual(filledTemplate({ ...overrides, ECR_REGISTRY: '111122223333.dkr.ecr.eu-west-1.amazonaws.com' }, 'abc1234'));
+    expect(registered.executionRoleArn).toBe('arn:aws:iam::111122223333:role/dixie-armitage-execution');
+    expect(registered.containerDefinitions[0]!.image).toBe('111122223333.dkr.ecr.eu-west-1.amazonaws.com/dixie-test:abc1234');
+    expect(text).toContain('"arn:aws:ssm:eu-west-1:111122223333:parameter/arrakis/staging/dixie/FINN_URL"');
+    expect(text).toContain('"awslogs-group": "/ecs/dixie-test"');
+    expect(text).not.toContain('891376933289');
+    expect(text).not.toContain('us-east-1');
   });
 
   it('--dry-run prints describe, jq and register and runs none of them', async () => {

@@ -15,7 +15,8 @@ interface ContainerDefinition {
   logConfiguration: { logDriver: string; options: Record<string, string> };
 }
 
-const template = JSON.parse(readFileSync(join(repoRoot, 'deploy/ecs/task-definition.json'), 'utf8')) as {
+const templateText = readFileSync(join(repoRoot, 'deploy/ecs/task-definition.json'), 'utf8');
+const template = JSON.parse(templateText) as {
   family: string;
   containerDefinitions: ContainerDefinition[];
 };
@@ -55,6 +56,11 @@ const secrets = [
 describe('deploy/ecs/task-definition.json', () => {
   const [container, ...others] = template.containerDefinitions;
 
+  // register-task.sh fills them from deploy/lib.sh's overridable defaults; a literal would not follow.
+  it('names the account, region, registry and log group only as ${NAME} placeholders', () => {
+    for (const literal of ['891376933289', 'us-east-1', 'dkr.ecr', '/ecs/dixie-armitage']) expect(templateText).not.toContain(literal);
+  });
+
   it('knows every variable src/config.ts reads', () => {
     expect(configVariables).toEqual(expect.arrayContaining(['FINN_URL', 'DATABASE_URL', 'NATS_URL', 'DIXIE_SIWE_CHAIN_IDS']));
     expect(configVariables).toEqual(variablesRead());
@@ -71,7 +77,7 @@ describe('deploy/ecs/task-definition.json', () => {
     expect(others).toEqual([]);
     expect(container?.name).toBe('dixie');
     expect(container?.essential).toBe(true);
-    expect(container?.image).toBe('891376933289.dkr.ecr.us-east-1.amazonaws.com/dixie-armitage:IMAGE_TAG');
+    expect(container?.image).toBe('${ECR_REGISTRY}/${ECR_REPOSITORY}:IMAGE_TAG');
     expect(container?.portMappings.map((p) => [p.containerPort, p.protocol])).toEqual([[3001, 'tcp']]);
   });
 
@@ -84,15 +90,15 @@ describe('deploy/ecs/task-definition.json', () => {
     expect([...fromSsm].sort()).toEqual(expected);
     for (const secret of secrets) expect(fromSsm).toContain(secret);
     for (const s of container?.secrets ?? []) {
-      expect(s.valueFrom).toBe(`arn:aws:ssm:us-east-1:891376933289:parameter/arrakis/staging/dixie/${s.name}`);
+      expect(s.valueFrom).toBe(`arn:aws:ssm:\${AWS_REGION}:\${AWS_ACCOUNT_ID}:parameter/arrakis/staging/dixie/${s.name}`);
     }
   });
 
-  it('logs to /ecs/dixie-armitage in us-east-1 and health-checks /livez with node', () => {
+  it('logs to LOG_GROUP in AWS_REGION and health-checks /livez with node', () => {
     expect(container?.logConfiguration.logDriver).toBe('awslogs');
     expect(container?.logConfiguration.options).toMatchObject({
-      'awslogs-group': '/ecs/dixie-armitage',
-      'awslogs-region': 'us-east-1',
+      'awslogs-group': '${LOG_GROUP}',
+      'awslogs-region': '${AWS_REGION}',
     });
     const [kind, binary, flag, script] = container?.healthCheck.command ?? [];
     expect([kind, binary, flag]).toEqual(['CMD', 'node', '-e']);

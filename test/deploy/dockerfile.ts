@@ -96,3 +96,16 @@ export function envOf(s: Stage): Record<string, string> {
   }
   return env;
 }
+
+/** The uid and gid a stage's RUN lines give `user` with `useradd --uid` / `groupadd --gid`; null when not fixed. */
+export function userIds(s: Stage, user: string): { uid: number; gid: number } | null {
+  const commands = s.instructions.filter((i) => i.op === 'RUN').flatMap((i) => i.args.split(/&&|;/));
+  const idOf = (tool: string, flag: string): number | null => {
+    const command = commands.find((c) => new RegExp(`\\b${tool}\\b.*\\s${user}\\s*$`).test(c.trim()));
+    const id = command ? new RegExp(`\\s${flag}[ =](\\d+)\\b`).exec(command)?.[1] : undefined;
+    return id === undefined ? null : Number(id);
+  };
+  const uid = idOf('useradd', '--uid');
+  const gid = idOf('groupadd', '--gid');
+  return uid === null || gid === null ? null : { uid, gid };
+}

@@ -7,7 +7,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copies, envOf, parseDockerfile, stage, type Stage } from './dockerfile.js';
+import { copies, envOf, parseDockerfile, stage, userIds, type Stage } from './dockerfile.js';
 import { repoRoot } from './helpers.js';
 
 const stages = parseDockerfile(readFileSync(join(repoRoot, 'deploy/Dockerfile'), 'utf8'));
@@ -57,6 +57,8 @@ describe('deploy/Dockerfile', () => {
     const ops = (op: string) => runtime.instructions.filter((i) => i.op === op).map((i) => i.args);
     expect(runtime.workdir).toBe('/app');
     expect(ops('USER')).toEqual(['dixie']);
+    // Fixed ids: the EFS access point behind /data is owned by them (docs/runbook.md).
+    expect(userIds(runtime, 'dixie')).toEqual({ uid: 10001, gid: 10001 });
     expect(envOf(runtime)).toEqual({ NODE_ENV: 'production', DIXIE_PORT: '3001' });
     expect(ops('EXPOSE')).toEqual(['3001']);
     // The container runs exactly what `npm start` runs (and the benchmark measures).

@@ -7,15 +7,17 @@ usage() {
   cat <<USAGE
 Usage: deploy/check-network.sh [--dry-run]
 
-Checks the two inbound security-group rules Dixie needs:
+Checks the inbound security-group rules Dixie needs:
   dixie-ecs-to-postgres  arrakis-staging-rds ($SG_RDS) allows tcp 5432 from dixie-armitage-ecs ($SG_ECS)
   alb-to-dixie           dixie-armitage-ecs ($SG_ECS) allows tcp 3001 from arrakis-staging-alb ($SG_ALB)
+  dixie-ecs-to-efs       dixie-armitage-efs (${SG_EFS:-SG_EFS}) allows tcp 2049 (NFS) from dixie-armitage-ecs ($SG_ECS);
+                         checked only when SG_EFS (the allowlist's EFS mount targets' group) is set
 For each missing rule it prints the command that adds it, and exits 1. It changes nothing.
 
   --dry-run   print the commands instead of running them
   --help      show this help
 
-Environment: SG_RDS, SG_ECS, SG_ALB, AWS_REGION ($AWS_REGION).
+Environment: SG_RDS, SG_ECS, SG_ALB, SG_EFS, AWS_REGION ($AWS_REGION).
 USAGE
 }
 
@@ -59,6 +61,11 @@ check_rule() {
 
 check_rule dixie-ecs-to-postgres "$SG_RDS" arrakis-staging-rds 5432 "$SG_ECS" dixie-armitage-ecs
 check_rule alb-to-dixie "$SG_ECS" dixie-armitage-ecs 3001 "$SG_ALB" arrakis-staging-alb
+if [[ -n $SG_EFS ]]; then
+  check_rule dixie-ecs-to-efs "$SG_EFS" dixie-armitage-efs 2049 "$SG_ECS" dixie-armitage-ecs
+else
+  echo "skipped  dixie-ecs-to-efs: SG_EFS (the EFS mount targets' security group) is not set"
+fi
 
 if ((missing > 0)); then
   echo "$missing required rule(s) missing" >&2

@@ -15,12 +15,18 @@
 : "${SG_RDS:=sg-08be68d1249489190}"
 : "${SG_ALB:=sg-007cdd539bcc3360c}"
 : "${DIXIE_HEALTH_URL:=https://dixie-armitage.arrakis.community}"
+# No default: register-task.sh --from-template refuses to run without them (docs/runbook.md, EFS).
+: "${EFS_FILE_SYSTEM_ID:=}"
+: "${EFS_ACCESS_POINT_ID:=}"
+# No default: check-network.sh checks the NFS rule only when it is set.
+: "${SG_EFS:=}"
 : "${DRY_RUN:=0}"
 
 DEPLOY_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd -- "$DEPLOY_DIR/.." && pwd)"
 export AWS_ACCOUNT_ID AWS_REGION ECS_CLUSTER ECS_SERVICE TASK_FAMILY DIXIE_CONTAINER ECR_REPOSITORY \
-  ECR_REGISTRY LOG_GROUP SG_ECS SG_RDS SG_ALB DIXIE_HEALTH_URL DRY_RUN DEPLOY_DIR REPO_ROOT
+  ECR_REGISTRY LOG_GROUP SG_ECS SG_RDS SG_ALB SG_EFS DIXIE_HEALTH_URL EFS_FILE_SYSTEM_ID EFS_ACCESS_POINT_ID \
+  DRY_RUN DEPLOY_DIR REPO_ROOT
 
 die() {
   echo "error: $*" >&2

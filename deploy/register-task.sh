@@ -19,7 +19,8 @@ Prints the new revision's ARN.
 
 Environment: TASK_FAMILY ($TASK_FAMILY), DIXIE_CONTAINER ($DIXIE_CONTAINER), AWS_REGION ($AWS_REGION);
 with --from-template also AWS_ACCOUNT_ID ($AWS_ACCOUNT_ID), ECR_REGISTRY ($ECR_REGISTRY),
-ECR_REPOSITORY ($ECR_REPOSITORY) and LOG_GROUP ($LOG_GROUP).
+ECR_REPOSITORY ($ECR_REPOSITORY), LOG_GROUP ($LOG_GROUP), and EFS_FILE_SYSTEM_ID and
+EFS_ACCESS_POINT_ID (no default: the allowlist volume's ids, see docs/runbook.md).
 USAGE
 }
 
@@ -53,7 +54,7 @@ jq_args=(--arg container "$DIXIE_CONTAINER" --arg tag "$tag")
 if ((from_template)); then
   current="$DEPLOY_DIR/ecs/task-definition.json"
   # Its ${NAME} placeholders, filled with the deploy/lib.sh defaults or their overrides.
-  for name in AWS_ACCOUNT_ID AWS_REGION ECR_REGISTRY ECR_REPOSITORY LOG_GROUP; do
+  for name in AWS_ACCOUNT_ID AWS_REGION ECR_REGISTRY ECR_REPOSITORY LOG_GROUP EFS_FILE_SYSTEM_ID EFS_ACCESS_POINT_ID; do
     jq_args+=(--arg "$name" "${!name}")
   done
 else

@@ -5,13 +5,12 @@
 # given an empty value is an error; ${…} of names not given is left alone.
 ($ARGS.named | del(.container, .tag)) as $values
 | def fill:
-    ($values | keys | join("|")) as $names
-    | walk(if type == "string"
-        then gsub("\\$\\{(?<name>" + $names + ")\\}";
-          .name as $name
-          | $values[$name]
-          | if . == "" then error("\($name) is not set: the task definition template needs it (see docs/runbook.md)") else . end)
-        else . end);
+    ("\\$\\{(?<name>" + ($values | keys | join("|")) + ")\\}") as $placeholder
+    | ([.. | strings | match($placeholder; "g") | .captures[0].string | select($values[.] == "")] | unique) as $unset
+    | if $unset == [] then .
+      elif ($unset | length) == 1 then error("\($unset[0]) is not set: the task definition template needs it (see docs/runbook.md)")
+      else error("\($unset | join(", ")) are not set: the task definition template needs them (see docs/runbook.md)") end
+    | walk(if type == "string" then gsub($placeholder; $values[.name]) else . end);
 (if has("taskDefinition") then .taskDefinition else . end)
 | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities,
       .registeredAt, .registeredBy, .deregisteredAt)

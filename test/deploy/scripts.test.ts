@@ -8,6 +8,7 @@ import { createSandbox, deployDir, repoRoot, runScript, startHealthServer, type 
 const RDS = 'sg-08be68d1249489190';
 const ECS = 'sg-0790b2636abe2498e';
 const ALB = 'sg-007cdd539bcc3360c';
+const EFS = 'sg-0efs0000000000001';
 const remote = `${fx.registry}/dixie-armitage`;
 const describeServicesArgs = [
   'ecs', 'describe-services', '--cluster', 'arrakis-staging-cluster', '--services', 'dixie-armitage',
@@ -155,22 +156,26 @@ describe('register-task.sh', () => {
     template.containerDefinitions[0]!.image = template.containerDefinitions[0]!.image.replace(/:IMAGE_TAG$/, `:${tag}`);
     return template;
   }
+  const efs = { EFS_FILE_SYSTEM_ID: 'fs-0123456789abcdef0', EFS_ACCESS_POINT_ID: 'fsap-0123456789abcdef0' };
   const stagingValues = {
     AWS_ACCOUNT_ID: '891376933289',
     AWS_REGION: 'us-east-1',
     ECR_REGISTRY: fx.registry,
     ECR_REPOSITORY: 'dixie-armitage',
     LOG_GROUP: '/ecs/dixie-armitage',
+    ...efs,
   };
 
   it('--from-template registers deploy/ecs/task-definition.json with the tag and staging defaults filled in', async () => {
     const box = sandbox();
     box.fixture('ecs_register-task-definition.json', fx.registerTaskDefinition);
-    const result = await runScript('register-task.sh', ['--from-template', 'abc1234'], box.env());
+    const result = await runScript('register-task.sh', ['--from-template', 'abc1234'], box.env(efs));
     expect(result.code).toBe(0);
     expect(box.calls().map((c) => c.args[1])).toEqual(['register-task-definition']);
     const registered = JSON.parse(box.file('ecs_register-task-definition.input.json')) as typeof fx.registrable;
     expect(registered).toEqual(filledTemplate(stagingValues, 'abc1234'));
+    expect(JSON.stringify(registered)).toContain('"efsVolumeConfiguration":{"fileSystemId":"fs-0123456789abcdef0"');
+    expect(JSON.stringify(registered)).toContain('"accessPointId":"fsap-0123456789abcdef0"');
     expect(registered.executionRoleArn).toBe('arn:aws:iam::891376933289:role/dixie-armitage-execution');
     expect(registered.containerDefinitions[0]!.image).toBe(`${fx.registry}/dixie-armitage:abc1234`);
     expect(box.file('ecs_register-task-definition.input.json')).not.toContain('${');
@@ -180,18 +185,31 @@ describe('register-task.sh', () => {
     const box = sandbox();
     box.fixture('ecs_register-task-definition.json', fx.registerTaskDefinition);
     const overrides = { AWS_ACCOUNT_ID: '111122223333', AWS_REGION: 'eu-west-1', ECR_REPOSITORY: 'dixie-test', LOG_GROUP: '/ecs/dixie-test' };
-    const result = await runScript('register-task.sh', ['--from-template', 'abc1234'], box.env(overrides));
+    const result = await runScript('register-task.sh', ['--from-template', 'abc1234'], box.env({ ...overrides, ...efs }));
     expect(result.code).toBe(0);
     expect(box.calls()[0]?.args.slice(0, 4)).toEqual(['ecs', 'register-task-definition', '--region', 'eu-west-1']);
     const text = box.file('ecs_register-task-definition.input.json');
     const registered = JSON.parse(text) as typeof fx.registrable;
-    expect(registered).toEqual(filledTemplate({ ...overrides, ECR_REGISTRY: '111122223333.dkr.ecr.eu-west-1.amazonaws.com' }, 'abc1234'));
+    expect(registered).toEqual(filledTemplate({ ...overrides, ...efs, ECR_REGISTRY: '111122223333.dkr.ecr.eu-west-1.amazonaws.com' }, 'abc1234'));
     expect(registered.executionRoleArn).toBe('arn:aws:iam::111122223333:role/dixie-armitage-execution');
     expect(registered.containerDefinitions[0]!.image).toBe('111122223333.dkr.ecr.eu-west-1.amazonaws.com/dixie-test:abc1234');
     expect(text).toContain('"arn:aws:ssm:eu-west-1:111122223333:parameter/arrakis/staging/dixie/FINN_URL"');
     expect(text).toContain('"awslogs-group": "/ecs/dixie-test"');
     expect(text).not.toContain('891376933289');
     expect(text).not.toContain('us-east-1');
+  });
+
+  it('--from-template without the EFS ids names them and registers nothing; a dry run shows them empty', async () => {
+    const box = sandbox();
+    const result = await runScript('register-task.sh', ['--from-template', 'abc1234'], box.env({ EFS_ACCESS_POINT_ID: efs.EFS_ACCESS_POINT_ID }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('EFS_FILE_SYSTEM_ID is not set: the task definition template needs it');
+    expect(box.calls()).toEqual([]);
+
+    const dry = await runScript('register-task.sh', ['--dry-run', '--from-template', 'abc1234'], box.env());
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^\+ jq --arg container dixie --arg tag abc1234 .* --arg EFS_FILE_SYSTEM_ID '' --arg EFS_ACCESS_POINT_ID '' -f /m);
+    expect(box.calls()).toEqual([]);
   });
 
   it('--dry-run prints describe, jq and register and runs none of them', async () => {
@@ -444,6 +462,24 @@ describe('check-network.sh', () => {
     })));
     expect(result.stdout).toContain(`ok       dixie-ecs-to-postgres: arrakis-staging-rds (${RDS}) allows tcp 5432 from dixie-armitage-ecs (${ECS})`);
     expect(result.stdout).toContain(`ok       alb-to-dixie: dixie-armitage-ecs (${ECS}) allows tcp 3001 from arrakis-staging-alb (${ALB})`);
+    expect(result.stdout).toContain('skipped  dixie-ecs-to-efs: SG_EFS (the EFS mount targets\' security group) is not set');
+  });
+
+  it('with SG_EFS, checks that the EFS mount targets admit NFS (tcp 2049) from the tasks', async () => {
+    const box = sandbox();
+    box.fixture(`ec2_describe-security-group-rules.${RDS}.json`, fx.securityGroupRules(RDS, [{ port: 5432, source: ECS }]));
+    box.fixture(`ec2_describe-security-group-rules.${ECS}.json`, fx.securityGroupRules(ECS, [{ port: 3001, source: ALB }]));
+    box.fixture(`ec2_describe-security-group-rules.${EFS}.json`, fx.securityGroupRules(EFS, [{ port: 2049, cidr: '10.0.0.0/16' }]));
+    const missing = await runScript('check-network.sh', [], box.env({ SG_EFS: EFS }));
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain(`MISSING  dixie-ecs-to-efs: dixie-armitage-efs (${EFS}) does not allow tcp 2049 from dixie-armitage-ecs (${ECS})`);
+    expect(missing.stdout).toContain(`aws ec2 authorize-security-group-ingress --group-id ${EFS} --protocol tcp --port 2049 --source-group ${ECS} --region us-east-1`);
+    expect(box.calls().map((c) => c.args[3])).toEqual([RDS, ECS, EFS].map((group) => `Name=group-id,Values=${group}`));
+
+    box.fixture(`ec2_describe-security-group-rules.${EFS}.json`, fx.securityGroupRules(EFS, [{ port: 2049, source: ECS }]));
+    const present = await runScript('check-network.sh', [], box.env({ SG_EFS: EFS }));
+    expect(present.code).toBe(0);
+    expect(present.stdout).toContain(`ok       dixie-ecs-to-efs: dixie-armitage-efs (${EFS}) allows tcp 2049 from dixie-armitage-ecs (${ECS})`);
   });
 
   it('names a missing rule, prints the command that adds it and exits 1', async () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { parseDockerfile, stage, userIds } from './dockerfile.js';
 import { repoRoot } from './helpers.js';
 
 interface ContainerDefinition {
@@ -13,12 +14,24 @@ interface ContainerDefinition {
   secrets: { name: string; valueFrom: string }[];
   healthCheck: { command: string[] };
   logConfiguration: { logDriver: string; options: Record<string, string> };
+  mountPoints?: { sourceVolume: string; containerPath: string; readOnly?: boolean }[];
+}
+
+interface Volume {
+  name: string;
+  efsVolumeConfiguration?: {
+    fileSystemId: string;
+    rootDirectory?: string;
+    transitEncryption?: string;
+    authorizationConfig?: { accessPointId?: string; iam?: string };
+  };
 }
 
 const templateText = readFileSync(join(repoRoot, 'deploy/ecs/task-definition.json'), 'utf8');
 const template = JSON.parse(templateText) as {
   family: string;
   containerDefinitions: ContainerDefinition[];
+  volumes?: Volume[];
 };
 
 // Every variable the config reads: a name passed to one of the reader's methods in the two files
@@ -92,6 +105,30 @@ describe('deploy/ecs/task-definition.json', () => {
     for (const s of container?.secrets ?? []) {
       expect(s.valueFrom).toBe(`arn:aws:ssm:\${AWS_REGION}:\${AWS_ACCOUNT_ID}:parameter/arrakis/staging/dixie/${s.name}`);
     }
+  });
+
+  // The allowlist is edited at runtime and shared by every task through `<path>.lock`: it must
+  // outlive a task and be the same file for all of them.
+  it('mounts the allowlist folder from EFS, encrypted in transit, through an access point', () => {
+    const allowlistDir = dirname(loadConfig({ FINN_URL: 'http://finn', NODE_ENV: 'test' }).config.allowlistPath);
+    const mount = container?.mountPoints?.find((m) => m.containerPath === allowlistDir);
+    expect(mount).toMatchObject({ containerPath: '/data', readOnly: false });
+    expect(template.volumes?.find((v) => v.name === mount?.sourceVolume)).toEqual({
+      name: mount?.sourceVolume,
+      efsVolumeConfiguration: {
+        fileSystemId: '${EFS_FILE_SYSTEM_ID}',
+        transitEncryption: 'ENABLED',
+        authorizationConfig: { accessPointId: '${EFS_ACCESS_POINT_ID}', iam: 'DISABLED' },
+      },
+    });
+  });
+
+  it("has the runbook create the access point as the image's dixie uid/gid", () => {
+    const ids = userIds(stage(parseDockerfile(readFileSync(join(repoRoot, 'deploy/Dockerfile'), 'utf8')), 'runtime'), 'dixie');
+    const runbook = readFileSync(join(repoRoot, 'docs/runbook.md'), 'utf8');
+    const command = /aws efs create-access-point (?:[^\n]*\\\n)*[^\n]*/.exec(runbook)?.[0] ?? '';
+    expect(command).toContain(`--posix-user Uid=${ids?.uid},Gid=${ids?.gid}`);
+    expect(command).toContain(`Path=/dixie,CreationInfo={OwnerUid=${ids?.uid},OwnerGid=${ids?.gid},`);
   });
 
   it('logs to LOG_GROUP in AWS_REGION and health-checks /livez with node', () => {

@@ -21,7 +21,12 @@ const REDACT = [
   '*["x-callback-signature"]',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/**
+ * Logs go to stdout synchronously by default: Dixie logs little per request, and an asynchronous
+ * destination let process.exit drop its last lines or put a line still being written after them
+ * (startup_failed before the dependency_unreachable that caused it).
+ */
+export function createLogger(level: string, destination: DestinationStream = pino.destination({ dest: 1, sync: true })): Logger {
   return pino(
     {
       level,

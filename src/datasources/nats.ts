@@ -160,6 +160,7 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
     connection: () => nc,
     async drain() {
       stopped = true;
+      state.closing();
       clearTimeout(retry);
       // Durable consumers first: a message being applied is acknowledged before the connection goes.
       await Promise.all([...durables].map(stopDurable));

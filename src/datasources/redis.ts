@@ -42,6 +42,8 @@ export function createRedis(opts: { url: string; logger: Logger; keyPrefix?: str
       return { latencyMs: Math.round(performance.now() - start), pong: reply === 'PONG' };
     },
     close() {
+      // quit() makes ioredis emit 'close', which is our doing here, not Redis going away.
+      state.closing();
       closed ??= client
         .quit()
         .then(() => undefined)

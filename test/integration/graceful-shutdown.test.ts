@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
-import { TEST_ADMIN_KEY, TEST_JWT_KEY, waitFor } from '../helpers/dixie.js';
+import { startDixie, TEST_ADMIN_KEY, TEST_JWT_KEY, waitFor } from '../helpers/dixie.js';
 import { CREATE_SCHEDULE, executionsOf, giveWallet, makeDue } from '../helpers/schedules.js';
 import { createTestSchema, NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
 import { freePort, spawnDixie, type DixieProcess } from '../helpers/spawn-dixie.js';
@@ -85,6 +85,13 @@ function expectCleanExit(p: DixieProcess, code: number | null): void {
   expect(code).toBe(0);
   expect(events(p)).toContain('shutdown_finished');
   expect(events(p)).not.toContain('shutdown_forced');
+  // Closing a store is not losing it: no false alarm for the on-call from a clean shutdown.
+  expect(linesAfter(p, 'shutdown_started').filter((l) => l.includes('"dependency_unreachable"'))).toEqual([]);
+}
+
+function linesAfter(p: DixieProcess, event: string): string[] {
+  const lines = p.stdout().split('\n');
+  return lines.slice(lines.findIndex((l) => l.includes(`"event":"${event}"`)));
 }
 
 function gql(base: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
@@ -205,5 +212,20 @@ describe('graceful shutdown (real process)', () => {
     } finally {
       await lock.end();
     }
+  }, 60_000);
+});
+
+describe('closing the stores (in process)', () => {
+  it('logs no dependency_unreachable when Redis, NATS and PostgreSQL are closed on purpose', async () => {
+    const tag = uniqueTag('close');
+    const d = await startDixie({ sim, env: { DATABASE_URL: schema.url, REDIS_URL, NATS_URL }, redisKeyPrefix: `${tag}:`, natsSubjectPrefix: `${tag}.` });
+    const { redis, nats } = d.server.ds;
+    await waitFor(() => redis!.isUp() && nats!.isUp(), { what: 'Redis and NATS up' });
+    const natsClosed = nats!.connection()!.closed();
+    await d.stop();
+    // Every connection has finished closing, so each close event has been handled.
+    await waitFor(() => redis!.client.status === 'end', { what: 'Redis connection ended' });
+    await natsClosed;
+    expect(d.logs.filter((l) => l.event === 'dependency_unreachable')).toEqual([]);
   }, 60_000);
 });

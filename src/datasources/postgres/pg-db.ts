@@ -103,6 +103,8 @@ export function createPgDb(opts: { url: string; poolSize: number; logger: Logger
     },
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close() {
+      // Work still finishing (a health ping, a memory write) fails on the ended pool: not an outage.
+      state.closing();
       closed ??= pool.end();
       return closed;
     },

@@ -4,7 +4,8 @@ import type { Context } from './context.js';
 import { dixieError } from './errors.js';
 import { createSubscriptionCompiler, type CompiledQuery } from './graphql-jit.js';
 import { codeVariableErrors } from './graphql-plugins.js';
-import { subscriptionStream } from './subscription-stream.js';
+import { requestScope, type RequestScope } from './request-scope.js';
+import { subscriptionStream, type SubscriptionStreamOptions } from './subscription-stream.js';
 import type { OperationTelemetry } from './telemetry/graphql-plugin.js';
 
 /** yoga's message for masked errors, so that a subscription's masked errors read like a query's. */
@@ -44,7 +45,16 @@ export function useSubscriptions(deps: SubscriptionsDeps): Plugin {
 
   function stream<T>(source: AsyncIterable<T>, execute: (event: T) => ExecutionResult | Promise<ExecutionResult>, ctx: Context): Opened {
     const expiry = ctx.viewer.kind === 'wallet' ? { expiresAt: ctx.viewer.tokenExpiresAt, expired: tokenExpired } : {};
-    return subscriptionStream(source, { execute, mapErrors, failed, onEnd: deps.telemetry.subscriptionOpened(), ...expiry });
+    return subscriptionStream(source, { execute, ...inScope(requestScope.getStore()), onEnd: deps.telemetry.subscriptionOpened(), ...expiry });
+  }
+
+  /**
+   * graphql-ws pulls events outside the operation's request scope. The paths that log (masking) enter
+   * it again; the per-event path does not, so a chat delta pays nothing for it.
+   */
+  function inScope(scope: RequestScope | undefined): Pick<SubscriptionStreamOptions<unknown>, 'mapErrors' | 'failed'> {
+    if (!scope) return { mapErrors, failed };
+    return { mapErrors: (r) => requestScope.run(scope, mapErrors, r), failed: (err) => requestScope.run(scope, failed, err) };
   }
 
   async function open(args: ExecutionArgs, query: CompiledQuery | null, subscribeFn: SubscribeFn): Promise<Opened> {

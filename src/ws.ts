@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { GraphQLError, getOperationAST, type ExecutionArgs } from 'graphql';
+import { GraphQLError, getOperationAST, type execute, type ExecutionArgs, type subscribe } from 'graphql';
 import { credentialsFromHeaders, resolveViewer } from './datasources/identity.js';
 import type { Datasources } from './datasources/index.js';
 import type { Viewer } from './domain/viewer.js';
@@ -12,6 +12,7 @@ import type { DixieYoga } from './yoga.js';
 import { checkWsOperation, tooManySubscriptions, type SubscriptionCounter } from './ws-guards.js';
 import { viewerRateIdentity } from './rest/rate-limit.js';
 import { createSendCoalescer } from './ws-coalesce.js';
+import { requestScope, type RequestScope } from './request-scope.js';
 import { errorCodeOf } from './errors.js';
 
 interface ConnectionState {
@@ -25,6 +26,13 @@ interface ConnectionState {
 }
 
 type WsExtra = Extra & { state?: ConnectionState };
+
+/** What onSubscribe hands graphql-ws's execute/subscribe: the operation's envelope and its request scope. */
+interface WsRoot {
+  execute: typeof execute;
+  subscribe: typeof subscribe;
+  scope: RequestScope;
+}
 
 /**
  * RFC 6455 "Try Again Later": the close for a connection_init whose credentials Finn could not
@@ -85,49 +93,61 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
       onSubscribe: async (ctx, id, payload) => {
         const state = (ctx.extra as WsExtra).state;
         if (!state) return undefined;
-        const denied = await checkWsOperation(ds, state.viewer, state.clientIp);
-        if (denied) return denied;
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-          request: WS_REQUEST,
-          requestId: randomUUID(),
-          clientIp: state.clientIp,
-          viewer: state.viewer,
+        // One request id per operation, as per HTTP request: every log line of it carries the id.
+        const scope = { requestId: randomUUID() };
+        return requestScope.run(scope, async () => {
+          const denied = await checkWsOperation(ds, state.viewer, state.clientIp);
+          if (denied) return denied;
+          const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params: payload,
+            request: WS_REQUEST,
+            requestId: scope.requestId,
+            clientIp: state.clientIp,
+            viewer: state.viewer,
+          });
+          let document: ExecutionArgs['document'];
+          try {
+            document = parse(payload.query);
+          } catch (err) {
+            // A coded parse failure (e.g. QUERY_TOO_COMPLEX from the token limit) answers the operation instead of closing the socket.
+            if (err instanceof GraphQLError) return [err];
+            throw err;
+          }
+          const rootValue: WsRoot = { execute, subscribe, scope };
+          const args: ExecutionArgs = {
+            schema,
+            operationName: payload.operationName,
+            document,
+            variableValues: payload.variables,
+            contextValue: await contextFactory(),
+            rootValue,
+          };
+          const errors = validate(args.schema, args.document);
+          if (errors.length) return errors;
+          if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
+            if (!subscriptions.tryAcquire(state.identity)) return [tooManySubscriptions()];
+            state.counted.add(id);
+          }
+          return args;
         });
-        let document: ExecutionArgs['document'];
-        try {
-          document = parse(payload.query);
-        } catch (err) {
-          // A coded parse failure (e.g. QUERY_TOO_COMPLEX from the token limit) answers the operation instead of closing the socket.
-          if (err instanceof GraphQLError) return [err];
-          throw err;
-        }
-        const args: ExecutionArgs = {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
-          if (!subscriptions.tryAcquire(state.identity)) return [tooManySubscriptions()];
-          state.counted.add(id);
-        }
-        return args;
       },
       onComplete: (ctx, id) => release((ctx.extra as WsExtra).state, id),
       onClose: (ctx) => {
         const state = (ctx.extra as WsExtra).state;
         for (const id of [...(state?.counted ?? [])]) release(state, id);
       },
-      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      // graphql-ws calls these outside onSubscribe's scope: they enter it again.
+      execute: (args) => {
+        const root = args.rootValue as WsRoot;
+        return requestScope.run(root.scope, root.execute, args);
+      },
+      subscribe: (args) => {
+        const root = args.rootValue as WsRoot;
+        return requestScope.run(root.scope, root.subscribe, args);
+      },
     },
     wss,
   );

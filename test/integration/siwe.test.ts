@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { decodeJwt } from 'jose';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAllowlist } from '../helpers/auth.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
@@ -93,6 +95,24 @@ describe('Sign-In with Ethereum', () => {
   it('rejects a wallet that is not on the allowlist', async () => {
     const { message, signature } = await signSiwe(stranger, await fetchNonce(d));
     expect(codeOf(await signIn(message, signature))).toBe('FORBIDDEN');
+  });
+
+  it('logs a rejection over graphql-ws with the request id of that operation', async () => {
+    const { message, signature } = await signSiwe(allowed, 'wsnonce123', { domain: 'elsewhere.test' });
+    const client = createClient({ url: d.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const before = d.logs.length;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const result = await client.iterate({ query: SIGN_IN, variables: { m: message, s: signature } }).next();
+        expect(codeOf(result.value as { errors?: Array<{ extensions?: Record<string, unknown> }> })).toBe('UNAUTHENTICATED');
+      }
+    } finally {
+      await client.dispose();
+    }
+    const rejected = d.logs.slice(before).filter((l) => l.event === 'sign_in_rejected' && l['reason'] === 'domain');
+    expect(rejected).toHaveLength(2);
+    expect(rejected.map((l) => l['request_id'])).toEqual([expect.any(String), expect.any(String)]);
+    expect(rejected[0]!['request_id']).not.toBe(rejected[1]!['request_id']);
   });
 
   it('rejects a message that is not EIP-4361 as bad input', async () => {

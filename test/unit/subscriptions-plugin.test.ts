@@ -5,6 +5,7 @@ import { trace } from '@opentelemetry/api';
 import { createYoga } from 'graphql-yoga';
 import { maskError } from '../../src/graphql-plugins.js';
 import { createLogger } from '../../src/logger.js';
+import { requestScope } from '../../src/request-scope.js';
 import { useSubscriptions } from '../../src/subscriptions.js';
 import { createOperationTelemetry, useTelemetry } from '../../src/telemetry/graphql-plugin.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
@@ -59,12 +60,15 @@ function setup(viewer: { kind: string; tokenExpiresAt?: number } = { kind: 'anon
     context: () => ({ viewer }),
     plugins: [useTelemetry(telemetry), useSubscriptions({ telemetry, maskError: masking })],
   });
-  const sse = async (query: string, variables?: Record<string, unknown>): Promise<unknown[]> => {
-    const res = await yoga.fetch('http://localhost/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ query, variables }),
-    });
+  /** With `requestId`, the stream is opened inside that request's scope and read outside it (as graphql-ws does). */
+  const sse = async (query: string, variables?: Record<string, unknown>, requestId?: string): Promise<unknown[]> => {
+    const open = () =>
+      yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query, variables }),
+      });
+    const res = await (requestId ? requestScope.run({ requestId }, open) : open());
     const text = await res.text();
     return text
       .split('\n')
@@ -89,6 +93,12 @@ describe('useSubscriptions', () => {
     expect(logged).toHaveLength(1);
     expect(JSON.stringify(logged[0])).toContain('hunter2');
     expect(await t.active()).toBe(0);
+  });
+
+  it('logs a masked event with the request id the stream was opened under, though its events are pulled outside that scope', async () => {
+    const t = setup();
+    await t.sse('subscription { ticks(upTo: 2) { n } }', undefined, 'req-sub-1');
+    expect(t.lines.filter((l) => l['event'] === 'unexpected_error')).toEqual([expect.objectContaining({ request_id: 'req-sub-1' })]);
   });
 
   it('masks a set-up failure and counts no stream', async () => {

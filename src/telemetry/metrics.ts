@@ -88,13 +88,13 @@ export function createMetrics(): DixieMetrics {
     }),
     graphqlOperations: new Counter({
       name: 'dixie_graphql_operations_total',
-      help: 'GraphQL operations by name, type and outcome (ok, error)',
+      help: 'GraphQL operations by name, type and outcome (ok, error; refused at parse or validation counts as error)',
       labelNames: ['operation', 'type', 'outcome'],
       registers,
     }),
     graphqlDuration: new Histogram({
       name: 'dixie_graphql_operation_duration_seconds',
-      help: 'GraphQL execution latency by operation name, type and outcome',
+      help: 'GraphQL latency by operation name, type and outcome (parse or validation time when refused)',
       labelNames: ['operation', 'type', 'outcome'],
       buckets: LATENCY_BUCKETS,
       registers,

@@ -80,6 +80,34 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('/api/nope');
   });
 
+  it('counts operations refused at parse or validation as errors, over HTTP and graphql-ws', async () => {
+    const post = (query: string, operationName: string) =>
+      fetch(`${d.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query, operationName }),
+      });
+    // Twice: yoga answers the second from its cache of failed documents, which skips the parse hooks.
+    expect((await post('query Broken { health {', 'Broken')).status).toBe(400);
+    expect((await post('query Broken { health {', 'Broken')).status).toBe(400);
+    expect((await post(`query Huge { ${'health { status } '.repeat(700)} }`, 'Huge')).status).toBe(400);
+    await post('query Unknown { nope }', 'Unknown');
+    await post('query Unknown { nope }', 'Unknown');
+    const client: Client = createClient({ url: d.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    // graphql-ws answers a refused operation with an `error` message: the iterator throws it.
+    await expect(client.iterate({ query: 'query WsUnknown { nope }' }).next()).rejects.toEqual([
+      expect.objectContaining({ message: expect.stringContaining('nope') }),
+    ]);
+    await client.dispose();
+    await waitFor(async () => (await scrape()).get('dixie_websocket_connections_open') === 0, { what: 'socket closed' });
+
+    const m = await scrape();
+    const failed = (metric: string, [operation, type]: string[]) => m.get(`${metric}{operation="${operation}",type="${type}",outcome="error"}`);
+    const counted = [['Broken', 'unknown'], ['Huge', 'unknown'], ['Unknown', 'query'], ['WsUnknown', 'query']].map((op) => failed('dixie_graphql_operations_total', op));
+    expect(counted).toEqual([2, 1, 2, 1]);
+    expect(failed('dixie_graphql_operation_duration_seconds_count', ['Unknown', 'query'])).toBe(2);
+  });
+
   it('reports the pool, backends, rate-limit rejections, sockets and subscriptions', async () => {
     d.server.ds.metrics.rateLimitRejections.inc();
     d.server.ds.metrics.rateLimitRejections.inc();

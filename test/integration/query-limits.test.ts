@@ -131,6 +131,9 @@ describe('trusted documents', () => {
       const unknown = await d.gql('{ health { status } }');
       expect(codeOf(unknown.body)).toBe('UNTRUSTED_DOCUMENT');
       expect(unknown.status).toBe(400);
+      // Refused before execution, yet counted: enforce mode must not hide its rejections from /metrics.
+      const counted = (await d.server.ds.metrics.registry.getSingleMetric('dixie_graphql_operations_total')?.get())?.values ?? [];
+      expect(counted.find((v) => v.labels['outcome'] === 'error')).toMatchObject({ labels: { operation: 'anonymous', type: 'query' }, value: 1 });
     } finally {
       await d.stop();
     }

@@ -76,6 +76,33 @@ describe('tracing: request → operation → Finn call in one trace', () => {
     expect(op?.attributes['graphql.error.code']).toBe(res.body.errors?.[0]?.extensions?.['code']);
   });
 
+  it('gives an operation refused at parse or validation a failed span under its request, with the error code', async () => {
+    const refused = [
+      { query: 'query Broken { health {', name: 'Broken', span: 'unknown Broken', code: 'GRAPHQL_PARSE_FAILED' },
+      { query: 'query Unknown { nope }', name: 'Unknown', span: 'query Unknown', code: 'GRAPHQL_VALIDATION_FAILED' },
+      { query: `query Huge { ${'health { status } '.repeat(700)} }`, name: 'Huge', span: 'unknown Huge', code: 'QUERY_TOO_COMPLEX' },
+    ];
+    for (const r of refused) {
+      exporter.reset();
+      const res = await fetch(`${d.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query: r.query, operationName: r.name }),
+      });
+      const body = (await res.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+      expect(body.errors?.[0]?.extensions?.code, r.name).toBe(r.code);
+      const spans = await waitFor(() => {
+        const all = exporter.getFinishedSpans();
+        return byName(all, 'POST /graphql') ? all : null;
+      });
+      const op = byName(spans, r.span);
+      expect(op, r.name).toBeDefined();
+      expect(op?.status.code).toBe(2);
+      expect(op?.attributes['graphql.error.code']).toBe(r.code);
+      expect(op?.parentSpanContext?.spanId).toBe(byName(spans, 'POST /graphql')?.spanContext().spanId);
+    }
+  });
+
   it('traces REST requests with the route template', async () => {
     await fetch(`${d.url}/api/health`);
     const http = await waitFor(() => byName(exporter.getFinishedSpans(), 'GET /api/health'));

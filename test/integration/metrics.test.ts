@@ -1,8 +1,10 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CIRCUIT_STATE_VALUE } from '../../src/telemetry/metrics.js';
 import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { createTestSchema, NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
+import { createTestSchema, uniqueTag } from '../helpers/services.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 // Every health read calls Finn within the request and waits for it (no probe or report caching).
 const FRESH_HEALTH = { finnProbeTtlMs: 0, reportReuseMs: 0, waitMs: 3_000, monitorIntervalMs: 600_000 };
@@ -22,6 +24,9 @@ describe('GET /metrics', () => {
   const tag = uniqueTag('metrics');
   let d: TestDixie;
   let schema: Awaited<ReturnType<typeof createTestSchema>>;
+  // Redis and NATS are reached through proxies, so that a test can make them unreachable.
+  let redisProxy: TcpProxy;
+  let natsProxy: TcpProxy;
 
   const scrape = async (): Promise<Map<string, number>> => {
     const res = await fetch(`${d.url}/metrics`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
@@ -32,8 +37,15 @@ describe('GET /metrics', () => {
 
   beforeAll(async () => {
     schema = await createTestSchema(tag);
+    redisProxy = await startTcpProxy('127.0.0.1', 6379);
+    natsProxy = await startTcpProxy('127.0.0.1', 4222);
     d = await startDixie({
-      env: { DATABASE_URL: schema.url, REDIS_URL, NATS_URL },
+      env: {
+        DATABASE_URL: schema.url,
+        REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+        NATS_URL: `nats://127.0.0.1:${natsProxy.port}`,
+        DIXIE_FINN_CIRCUIT_RECOVERY_MS: '500',
+      },
       redisKeyPrefix: `${tag}:`,
       natsSubjectPrefix: `${tag}.`,
       health: FRESH_HEALTH,
@@ -42,6 +54,8 @@ describe('GET /metrics', () => {
   });
   afterAll(async () => {
     await d?.stop();
+    await redisProxy?.close();
+    await natsProxy?.close();
     await schema?.drop();
   });
 
@@ -108,11 +122,9 @@ describe('GET /metrics', () => {
     expect(failed('dixie_graphql_operation_duration_seconds_count', ['Unknown', 'query'])).toBe(2);
   });
 
-  it('reports the pool, backends, rate-limit rejections, sockets and subscriptions', async () => {
-    d.server.ds.metrics.rateLimitRejections.inc();
-    d.server.ds.metrics.rateLimitRejections.inc();
+  it('reports the pool, backends, sockets and subscriptions', async () => {
     const before = await scrape();
-    expect(before.get('dixie_rate_limit_rejections_total')).toBe(2);
+    expect(before.get('dixie_rate_limit_rejections_total')).toBe(0);
     expect(before.get('dixie_dependency_up{dependency="redis"}')).toBe(1);
     expect(before.get('dixie_dependency_up{dependency="nats"}')).toBe(1);
     for (const state of ['in_use', 'idle', 'waiting']) expect(before.get(`dixie_pg_pool_clients{state="${state}"}`)).toBeGreaterThanOrEqual(0);
@@ -134,6 +146,48 @@ describe('GET /metrics', () => {
     await waitFor(async () => (await scrape()).get('dixie_graphql_subscriptions_active') === 0, { what: 'subscription ended' });
     await client.dispose();
     await waitFor(async () => (await scrape()).get('dixie_websocket_connections_open') === 0, { what: 'socket closed' });
+  });
+
+  it('shows the circuit OPEN when Finn keeps failing, and CLOSED again once it recovers', async () => {
+    const circuit = async () => (await scrape()).get('dixie_finn_circuit_state');
+    d.sim.control.failWith(503, 'health');
+    try {
+      // Every health read probes Finn (FRESH_HEALTH): three failed probes open the breaker.
+      await waitFor(async () => (await fetch(`${d.url}/api/health`)).ok && (await circuit()) === CIRCUIT_STATE_VALUE.OPEN, { what: 'circuit open' });
+    } finally {
+      d.sim.control.failWith(null, 'health');
+    }
+    await waitFor(async () => (await fetch(`${d.url}/api/health`)).ok && (await circuit()) === CIRCUIT_STATE_VALUE.CLOSED, { what: 'circuit closed' });
+  });
+
+  it('shows Redis and NATS made unreachable as dependency_up 0, and 1 once they are back', async () => {
+    const up = async () => {
+      const m = await scrape();
+      return [m.get('dixie_dependency_up{dependency="redis"}'), m.get('dixie_dependency_up{dependency="nats"}')];
+    };
+    expect(await up()).toEqual([1, 1]);
+    redisProxy.setMode('refuse');
+    natsProxy.setMode('refuse');
+    await waitFor(async () => (await up()).every((v) => v === 0), { what: 'both down' });
+    redisProxy.setMode('pass');
+    natsProxy.setMode('pass');
+    await waitFor(async () => (await up()).every((v) => v === 1), { timeoutMs: 10_000, what: 'both back' });
+  });
+});
+
+describe('dixie_rate_limit_rejections_total', () => {
+  it('counts every request refused past DIXIE_RATE_LIMIT_RPM', async () => {
+    const d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '2', DIXIE_ADMIN_KEY: '' } });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await d.gql('{ __typename }')).status);
+      expect(statuses).toEqual([200, 200, 429, 429, 429]);
+      // /metrics itself is not rate limited.
+      const text = await (await fetch(`${d.url}/metrics`)).text();
+      expect(parse(text).get('dixie_rate_limit_rejections_total')).toBe(3);
+    } finally {
+      await d.stop();
+    }
   });
 });
 

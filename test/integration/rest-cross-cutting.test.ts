@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { applyCommonHeaders, applyCors, requestIdOf, sendJson } from '../../src/rest/http.js';
 import { createRestRouter } from '../../src/rest/router.js';
 import { startDixie, type TestDixie } from '../helpers/dixie.js';
+import { newAccount, SIGN_IN, signSiwe } from '../helpers/siwe.js';
 
 describe('cross-cutting rules on the real Dixie server', () => {
   let d: TestDixie;
@@ -19,6 +20,25 @@ describe('cross-cutting rules on the real Dixie server', () => {
     for (const bad of ['has space', 'a'.repeat(129), 'semi;colon']) {
       const res = await fetch(`${d.url}/api/health`, { headers: { 'x-request-id': bad } });
       expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+  });
+
+  it("writes a request's log lines as JSON with service, level, time and the request id it echoed", async () => {
+    // A sign-in for another domain is refused with a sign_in_rejected line, logged inside the request.
+    const { message, signature } = await signSiwe(newAccount(), 'lognonce123', { domain: 'elsewhere.test' });
+    const logged = async (headers: Record<string, string>) => {
+      const res = await d.gql(SIGN_IN, { m: message, s: signature }, headers);
+      const id = res.headers.get('x-request-id');
+      return { id, lines: d.logs.filter((l) => l['request_id'] === id) };
+    };
+    const given = await logged({ 'x-request-id': 'trace-me.42' });
+    expect(given.id).toBe('trace-me.42');
+    const generated = await logged({});
+    expect(generated.id).toMatch(/^[0-9a-f-]{36}$/);
+    for (const { id, lines } of [given, generated]) {
+      expect(lines).toEqual([
+        expect.objectContaining({ event: 'sign_in_rejected', service: 'dixie', level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), request_id: id }),
+      ]);
     }
   });
 

@@ -9,6 +9,9 @@ export const LogEvent = {
   dependencyRecovered: 'dependency_recovered',
   callbackRejected: 'callback_rejected',
   memoryAppendFailed: 'memory_append_failed',
+  natsMessageAbandoned: 'nats_message_abandoned',
+  natsJetstreamUnavailable: 'nats_jetstream_unavailable',
+  cacheValueInvalid: 'cache_value_invalid',
   shutdownStarted: 'shutdown_started',
   shutdownFinished: 'shutdown_finished',
 } as const;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
 import type { RedisHandle } from './redis.js';
 
@@ -35,7 +36,7 @@ function checked<T>(key: string, raw: string, schema: z.ZodType<T>, drop: () => 
   }
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  logger.warn({ event: 'cache_value_invalid', key }, 'a cached value did not have the expected shape: dropped');
+  logger.warn({ event: LogEvent.cacheValueInvalid, key }, 'a cached value did not have the expected shape: dropped');
   drop();
   return undefined;
 }

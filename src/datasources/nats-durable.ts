@@ -1,4 +1,5 @@
 import { AckPolicy, nanos, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
 
 /** Delivery attempts of one message before the server gives up on it (logged as abandoned). */
@@ -45,7 +46,7 @@ export async function consumeDurable(
     }
     await jsm.consumers.add(stream, { durable_name: opts.durable, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS), max_deliver: MAX_DELIVER });
   } catch (err) {
-    opts.logger.warn({ event: 'nats_jetstream_unavailable', subject: opts.subject, err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: plain subscription, at most once');
+    opts.logger.warn({ event: LogEvent.natsJetstreamUnavailable, subject: opts.subject, err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: plain subscription, at most once');
     return null;
   }
   const consumer = await nc.jetstream().consumers.get(stream, opts.durable);
@@ -74,7 +75,7 @@ async function deliver(m: JsMsg, opts: { subject: string; handler: DurableHandle
   } catch (err) {
     const fields = { subject: opts.subject, attempt, err: err instanceof Error ? err.message : String(err) };
     if (attempt >= MAX_DELIVER) {
-      opts.logger.error({ event: 'nats_message_abandoned', ...fields }, 'NATS message failed on its last delivery');
+      opts.logger.error({ event: LogEvent.natsMessageAbandoned, ...fields }, 'NATS message failed on its last delivery');
       return m.term();
     }
     opts.logger.warn({ event: 'nats_message_retry', ...fields }, 'NATS message failed; it will be delivered again');

@@ -1,4 +1,5 @@
 import { connect, headers as natsHeaders, type NatsConnection, type Subscription } from 'nats';
+import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
 import { createDependencyState } from './dependency-state.js';
 import { consumeDurable, type DurableHandler } from './nats-durable.js';
@@ -79,7 +80,7 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
     d.stop = consumeDurable(conn, { subject: prefix + d.subject, durable: d.durable, handler: d.handler, logger: opts.logger }).then(
       (stop) => stop ?? fallback(),
       (err: unknown) => {
-        opts.logger.warn({ event: 'nats_jetstream_unavailable', subject: d.subject, err: String(err) }, 'JetStream consumer failed: plain subscription, at most once');
+        opts.logger.warn({ event: LogEvent.natsJetstreamUnavailable, subject: d.subject, err: String(err) }, 'JetStream consumer failed: plain subscription, at most once');
         return fallback();
       },
     );

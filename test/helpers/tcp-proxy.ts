@@ -6,6 +6,8 @@ export interface TcpProxy {
   port: number;
   /** 'refuse' drops every connection; 'hang' accepts and forwards nothing. */
   setMode(mode: ProxyMode): void;
+  /** Hung connections whose client has sent bytes that were never forwarded: a query provably stuck here. */
+  stuck(): number;
   /**
    * Holds back the server's reply on the connection whose client next sends `marker` (e.g. a bit
    * of SQL). Resolves once the reply has arrived here, so the statement has run, with the function
@@ -20,6 +22,9 @@ interface Pair {
   upstream: net.Socket | null;
   /** Server bytes held back, and who waits for the first of them. */
   held: { chunks: Buffer[]; arrived: () => void } | null;
+  /** Hung: what the client sends is counted and swallowed, nothing is answered. */
+  hung: boolean;
+  swallowedBytes: number;
 }
 
 /** A loopback TCP proxy used to make PostgreSQL or Redis unreachable or hang, without touching them. */
@@ -29,26 +34,30 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   let holds: Array<{ marker: string; arrived: () => void; pair?: Pair }> = [];
   const server = net.createServer((client) => {
     if (mode === 'refuse') return client.destroy();
-    const pair: Pair = { client, upstream: null, held: null };
+    const pair: Pair = { client, upstream: null, held: null, hung: mode === 'hang', swallowedBytes: 0 };
     pairs.add(pair);
     client.on('error', () => undefined);
     client.on('close', () => {
       pair.upstream?.destroy();
       pairs.delete(pair);
     });
-    if (mode === 'hang') return;
-    const upstream = net.connect(targetPort, targetHost);
-    pair.upstream = upstream;
-    upstream.on('error', () => client.destroy());
-    upstream.on('close', () => client.destroy());
     client.on('data', (chunk: Buffer) => {
-      upstream.write(chunk);
+      if (pair.hung || !pair.upstream) {
+        pair.swallowedBytes += chunk.length;
+        return;
+      }
+      pair.upstream.write(chunk);
       const hold = holds.find((h) => chunk.includes(h.marker));
       if (!hold || pair.held) return;
       holds = holds.filter((h) => h !== hold);
       hold.pair = pair;
       pair.held = { chunks: [], arrived: hold.arrived };
     });
+    if (pair.hung) return;
+    const upstream = net.connect(targetPort, targetHost);
+    pair.upstream = upstream;
+    upstream.on('error', () => client.destroy());
+    upstream.on('close', () => client.destroy());
     upstream.on('data', (chunk: Buffer) => {
       if (!pair.held) return void client.write(chunk);
       pair.held.chunks.push(chunk);
@@ -65,11 +74,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
           p.client.destroy();
           p.upstream?.destroy();
         } else if (next === 'hang' && p.upstream) {
-          p.client.pause();
+          p.hung = true;
           p.upstream.pause();
         }
       }
     },
+    stuck: () => [...pairs].filter((p) => p.hung && p.swallowedBytes > 0).length,
     holdReplyTo(marker) {
       return new Promise((resolve) => {
         const hold: (typeof holds)[number] = {

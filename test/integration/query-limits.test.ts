@@ -47,6 +47,23 @@ describe('GraphQL limits (graphql.md)', () => {
     await expectTooComplex(aliases(16));
   });
 
+  it('rejects a nested alias bomb just under the 15,000-character limit, by its alias count', async () => {
+    // Each group aliases four nested fields under long names: few tokens, many characters.
+    const name = (kind: string, i: number) => `${kind}${i}_${'x'.repeat(30)}`;
+    const group = (i: number) => `${name('h', i)}: health { ${name('s', i)}: services { ${name('f', i)}: loaFinn { ${name('c', i)}: circuitState } } }`;
+    let groups = 0;
+    while (`{ ${Array.from({ length: groups + 1 }, (_, i) => group(i)).join(' ')} }`.length < 15_000) groups++;
+    const bomb = `{ ${Array.from({ length: groups }, (_, i) => group(i)).join(' ')} }`;
+    expect(bomb.length).toBeGreaterThan(14_800);
+    expect(bomb.length).toBeLessThanOrEqual(15_000);
+    const res = await d.gql(bomb);
+    expect(res.status).toBe(400);
+    expect(res.body.data ?? null).toBeNull();
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ message: `Aliases limit of 15 exceeded, found ${groups * 4}.`, extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX' }) }),
+    ]);
+  });
+
   it('rejects more than 2000 tokens', async () => {
     await expectTooComplex(`{ health { ${'status '.repeat(2000)} } }`);
   });

@@ -4,15 +4,44 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { applyCommonHeaders, applyCors, requestIdOf, sendJson } from '../../src/rest/http.js';
 import { createRestRouter } from '../../src/rest/router.js';
-import { startDixie, type TestDixie } from '../helpers/dixie.js';
-import { newAccount, SIGN_IN, signSiwe } from '../helpers/siwe.js';
+import { newWallet } from '../helpers/auth.js';
+import { startDixie, TEST_ADMIN_KEY, type TestDixie } from '../helpers/dixie.js';
+import { newAccount, SIGN_IN, signSiwe, tempAllowlistPath } from '../helpers/siwe.js';
+
+/** POSTs `head` then 10 KB chunks up to about `totalBytes`, chunked (no Content-Length). */
+function postChunked(url: string, headers: Record<string, string>, head: string, totalBytes: number): Promise<{ status: number; contentType: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body }));
+    });
+    req.on('error', reject);
+    const chunk = 'y'.repeat(10_000);
+    let sent = head.length;
+    req.write(head);
+    const pump = () => {
+      while (sent < totalBytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
 
 describe('cross-cutting rules on the real Dixie server', () => {
   let d: TestDixie;
+  let file: Awaited<ReturnType<typeof tempAllowlistPath>>;
   beforeAll(async () => {
-    d = await startDixie({ env: { DIXIE_CORS_ORIGINS: 'https://app.honeyjar.xyz,https://admin.honeyjar.xyz' } });
+    file = await tempAllowlistPath();
+    d = await startDixie({ env: { DIXIE_CORS_ORIGINS: 'https://app.honeyjar.xyz,https://admin.honeyjar.xyz', DIXIE_ALLOWLIST_PATH: file.path } });
   });
-  afterAll(async () => d?.stop());
+  afterAll(async () => {
+    await d?.stop();
+    await file?.cleanup();
+  });
 
   it('echoes a valid X-Request-Id and generates a UUID otherwise', async () => {
     const echoed = await fetch(`${d.url}/api/health`, { headers: { 'x-request-id': 'abc.DEF_123-x' } });
@@ -85,6 +114,26 @@ describe('cross-cutting rules on the real Dixie server', () => {
     });
     expect(res.status).toBe(413);
   });
+
+  it('rejects ~110 KB chunked (no Content-Length) on POST /api/admin/allowlist and POST /graphql with 413, acting on nothing', async () => {
+    const admin = { authorization: `Bearer ${TEST_ADMIN_KEY}`, 'content-type': 'application/json' };
+    const [restWallet, gqlWallet] = [newWallet(), newWallet()];
+    const rest = await postChunked(`${d.url}/api/admin/allowlist`, admin, `{"type":"wallet","value":"${restWallet}","pad":"`, 110_000);
+    expect(rest.status).toBe(413);
+    expect(rest.contentType).toMatch(/^application\/json/);
+    expect(JSON.parse(rest.body)).toEqual({ error: 'payload_too_large', message: 'Body exceeds 102400 bytes' });
+
+    const query = 'mutation($v: String!) { addAllowlistEntry(type: WALLET, value: $v) { version } }';
+    const gql = await postChunked(`${d.url}/graphql`, admin, `{"query":${JSON.stringify(query)},"variables":{"v":"${gqlWallet}","pad":"`, 110_000);
+    expect(gql.status).toBe(413);
+    expect(gql.contentType).toMatch(/^application\/json/);
+    // graphql.md: every error a client can act on carries extensions.code.
+    expect(JSON.parse(gql.body)).toEqual({ errors: [{ message: 'Body exceeds 102400 bytes', extensions: { code: 'BAD_USER_INPUT' } }] });
+
+    const list = (await (await fetch(`${d.url}/api/admin/allowlist`, { headers: admin })).json()) as { wallets: string[] };
+    expect(list.wallets).not.toContain(restWallet);
+    expect(list.wallets).not.toContain(gqlWallet);
+  });
 });
 
 describe('the REST router over a real HTTP server', () => {
@@ -134,26 +183,9 @@ describe('the REST router over a real HTTP server', () => {
   });
 
   it('counts the bytes of a chunked body without Content-Length (413)', async () => {
-    const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(`${base}/api/echo/1`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-      const chunk = 'y'.repeat(10_000);
-      let sent = 0;
-      const pump = () => {
-        while (sent < 15) {
-          sent++;
-          if (!req.write(chunk)) return req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
-    });
-    expect(status.status).toBe(413);
-    expect(JSON.parse(status.body)).toEqual({ error: 'payload_too_large', message: 'Body exceeds 102400 bytes' });
+    const res = await postChunked(`${base}/api/echo/1`, {}, '', 150_000);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toEqual({ error: 'payload_too_large', message: 'Body exceeds 102400 bytes' });
   });
 
   it('answers unknown paths and methods with 404 JSON', async () => {

@@ -3,7 +3,10 @@ import WebSocket from 'ws';
 import pg from 'pg';
 import { readdirSync } from 'node:fs';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
-import { startDixie, TEST_JWT_KEY, waitFor } from '../helpers/dixie.js';
+import { createDb } from '../../src/datasources/postgres/index.js';
+import { MigrationError, runMigrations } from '../../src/datasources/postgres/migrate.js';
+import { captureLogger, startDixie, TEST_JWT_KEY, waitFor } from '../helpers/dixie.js';
+import { sql } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { freePort, spawnDixie } from '../helpers/spawn-dixie.js';
 
@@ -60,6 +63,45 @@ describe('startup', () => {
       expect(rows).toEqual(files);
       await Promise.all([a.stop(), b.stop()]);
     } finally {
+      await schema.drop();
+    }
+  });
+
+  it('rolls back a failing migration, logs migration_failed naming it, records no row, and exits non-zero', async () => {
+    const schema = await createTestSchema(uniqueTag('migfail'));
+    const files = readdirSync('migrations').filter((f) => f.endsWith('.sql')).sort();
+    const failing = '200_memory.sql';
+    const before = files.slice(0, files.indexOf(failing));
+    // A pre-existing memory_conversations without nft_id: CREATE TABLE IF NOT EXISTS skips it, and
+    // 200's index on (nft_id, id) then fails after memory_events was created in the same migration.
+    await sql(schema.url, 'CREATE TABLE memory_conversations (x int)');
+    const { logs, logger } = captureLogger('info');
+    const db = await createDb({ url: schema.url, poolSize: 2, logger });
+    try {
+      const err = await runMigrations(db, 'migrations', logger).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(MigrationError);
+      expect(err).toMatchObject({ migration: failing, message: expect.stringMatching(/^migration 200_memory\.sql failed: .*nft_id/) });
+      expect(logs.filter((l) => l.event === 'migration_failed')).toEqual([
+        expect.objectContaining({ level: 'error', migration: failing, err: expect.stringContaining('nft_id') }),
+      ]);
+      expect(logs.filter((l) => l.event === 'migration_applied').map((l) => l.migration)).toEqual(before);
+      const applied = async () => (await db.query<{ name: string }>('SELECT name FROM dixie_migrations ORDER BY name')).rows.map((r) => r.name);
+      expect(await applied()).toEqual(before);
+      // Rolled back as a whole: the table the failing migration created first is gone too.
+      expect((await db.query<{ t: string | null }>("SELECT to_regclass('memory_events')::text AS t")).rows[0]?.t).toBeNull();
+
+      // A real start on that schema exits non-zero with the same log, then startup_failed.
+      const p = spawnDixie({ FINN_URL: sim.url, NODE_ENV: 'test', DIXIE_PORT: String(await freePort()), DATABASE_URL: schema.url });
+      expect(await p.exited).toBe(1);
+      expect(p.stdout()).toMatch(/"event":"migration_failed","migration":"200_memory\.sql"[^\n]*\n(?:.*\n)*.*"event":"startup_failed"/);
+      expect(p.stdout()).not.toContain('"event":"listening"');
+
+      // The session was left clean and the lock released: once the conflict is gone, the rest apply.
+      await sql(schema.url, 'DROP TABLE memory_conversations');
+      expect(await runMigrations(db, 'migrations', logger)).toEqual(files.slice(before.length));
+      expect(await applied()).toEqual(files);
+    } finally {
+      await db.close();
       await schema.drop();
     }
   });

@@ -66,6 +66,44 @@ describe('rate limiting, memory backend', () => {
   });
 });
 
+describe('rate limiting by client IP and X-Forwarded-For', () => {
+  const spoofed = (i: number) => ({ 'x-forwarded-for': `198.51.100.${i}` });
+
+  it('with 0 trusted hops, rotating X-Forwarded-For does not escape the socket IP budget', async () => {
+    const d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '3', DIXIE_TRUST_PROXY_HOPS: '0' } });
+    try {
+      const statuses = [];
+      for (let i = 1; i <= 4; i++) statuses.push((await fetch(`${d.url}${GOV}`, { headers: spoofed(i) })).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      const gql = await d.gql('{ __typename }', {}, spoofed(5));
+      expect(gql.status).toBe(429);
+      expect(gql.body.errors?.[0]?.extensions?.['code']).toBe('RATE_LIMITED');
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('with 1 trusted hop, the entry the proxy appended is the identity', async () => {
+    const d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '3', DIXIE_TRUST_PROXY_HOPS: '1' } });
+    try {
+      // A different client behind the proxy each time: each has a budget of its own.
+      for (let i = 1; i <= 4; i++) {
+        const res = await fetch(`${d.url}${GOV}`, { headers: spoofed(i) });
+        expect([res.status, ...limits(res)]).toEqual([401, '3', '2']);
+      }
+      // One client forging entries before the proxy's: still one budget.
+      const forged = [];
+      for (let i = 1; i <= 4; i++) {
+        const res = await fetch(`${d.url}${GOV}`, { headers: { 'x-forwarded-for': `6.6.6.${i}, 203.0.113.5` } });
+        forged.push(res.status);
+      }
+      expect(forged).toEqual([401, 401, 401, 429]);
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
 describe('rate limiting disabled (RPM 0)', () => {
   let d: TestDixie;
   beforeAll(async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthOptions } from '../../src/datasources/health.js';
+import type { GovernorHealth } from '../../src/domain/governor.js';
 import type { HealthReport } from '../../src/domain/health.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
@@ -358,7 +359,8 @@ describe('GET /api/health with optional backends', () => {
 describe('GET /api/health/governance', () => {
   let d: TestDixie;
   beforeAll(async () => {
-    d = await startDixie({ health: FAST });
+    // B1 re-read every 50 ms; no rate limit, so polling the governance route below is never refused.
+    d = await startDixie({ health: FAST, knowledgeTtlMs: 50, env: { DIXIE_RATE_LIMIT_RPM: '0' } });
   });
   afterAll(async () => d?.stop());
 
@@ -386,6 +388,35 @@ describe('GET /api/health/governance', () => {
       expect(body.governors[0]?.health).toMatchObject({ status: expect.any(String), totalItems: expect.any(Number), staleItems: expect.any(Number), version: expect.any(Number) });
       expect(typeof body.degradedResources).toBe('number');
     }
+  });
+
+  it('knowledge_corpus counts B1 domains, stale ones (over 30 days), degrades at 50 % stale, and bumps version on change', async () => {
+    const daysAgo = (n: number) => new Date(Date.now() - n * 24 * 3600 * 1000).toISOString();
+    const domain = (name: string, age: number) => ({ name, documentCount: 1, lastUpdated: daysAgo(age) });
+    const corpus = async () => {
+      const body = (await (await get({ authorization: TEST_ADMIN_KEY })).json()) as { governors: Array<{ resourceType: string; health: GovernorHealth | null }> };
+      return body.governors.find((g) => g.resourceType === 'knowledge_corpus')?.health ?? null;
+    };
+    const reads = (domains: number) => waitFor(async () => {
+      const h = await corpus();
+      return h?.totalItems === domains ? h : null;
+    }, { what: `${domains} B1 domains` });
+
+    // One of two domains past the staleness threshold (STALE_AFTER_MS, 30 days): exactly 50 % → degraded.
+    d.sim.control.setKnowledge({ domains: [domain('fresh', 29), domain('old', 31)] });
+    const half = await reads(2);
+    expect(half).toEqual({ status: 'degraded', totalItems: 2, staleItems: 1, version: expect.any(Number) });
+    expect(await corpus(), 'unchanged data keeps its version').toEqual(half);
+
+    d.sim.control.setKnowledge({ domains: [domain('fresh', 29), domain('old', 31), domain('new', 0)] });
+    const third = await reads(3);
+    expect(third).toEqual({ status: 'healthy', totalItems: 3, staleItems: 1, version: expect.any(Number) });
+    expect(third.version).toBeGreaterThan(half.version);
+
+    d.sim.control.setKnowledge({ domains: [domain('old', 31), domain('older', 400), domain('new', 0), domain('fresh', 29)] });
+    const twoOfFour = await reads(4);
+    expect(twoOfFour).toEqual({ status: 'degraded', totalItems: 4, staleItems: 2, version: expect.any(Number) });
+    expect(twoOfFour.version).toBeGreaterThan(third.version);
   });
 
   it('is open when no admin key is configured outside production', async () => {

@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema/index.js';
 import { newWallet, walletToken, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, TEST_ADMIN_KEY, type TestDixie } from '../helpers/dixie.js';
+import { sql } from '../helpers/schedules.js';
+import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { tempAllowlistPath } from '../helpers/siwe.js';
-import { AUTHZ_TABLE, PERSONAS, WALLET_TIERS, type AuthzRow, type Outcome, type Persona, type PersonaFixtures } from './authz-table.js';
+import { AUTHZ_TABLE, FOREIGN_NFT_TABLE, PERSONAS, WALLET_TIERS, type AuthzRow, type Outcome, type Persona, type PersonaFixtures } from './authz-table.js';
 
 const SERVICE_KEY = 'dxk_authz_matrix_service_0123456789';
 const STAKE = { observer: 0, participant: 1, builder: 100, architect: 1_000, sovereign: 10_000 } as const;
@@ -22,18 +24,28 @@ function rootFields(): string[] {
 describe('authorization matrix', () => {
   let d: TestDixie;
   let file: Awaited<ReturnType<typeof tempAllowlistPath>>;
+  let schema: Awaited<ReturnType<typeof createTestSchema>>;
   const wallets = Object.fromEntries(Object.keys(STAKE).map((p) => [p, newWallet()])) as Record<keyof typeof STAKE, string>;
   const headers = {} as Record<Persona, Record<string, string>>;
 
   beforeAll(async () => {
     file = await tempAllowlistPath();
     await writeAllowlist(file.path, Object.values(wallets), [SERVICE_KEY]);
-    d = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: file.path, DIXIE_RATE_LIMIT_RPM: '0' } });
+    // A database, so allowed cells run their resolvers for real instead of answering FEATURE_DISABLED.
+    schema = await createTestSchema(uniqueTag('authz'));
+    d = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: file.path, DIXIE_RATE_LIMIT_RPM: '0', DATABASE_URL: schema.url } });
     for (const [p, w] of Object.entries(wallets)) {
       d.sim.control.setStaking(w, STAKE[p as keyof typeof STAKE]);
       d.sim.control.setNfts(w, [{ nftId: `nft-${p}` }]);
     }
-    d.sim.control.setNfts(newWallet(), [{ nftId: 'nft-foreign' }]);
+    const foreignOwner = newWallet();
+    d.sim.control.setNfts(foreignOwner, [{ nftId: 'nft-foreign' }]);
+    // A conversation of the foreign NFT, so that a delete or seal that got through would change something.
+    await sql(schema.url, "INSERT INTO memory_conversations (nft_id, conversation_id, event_count) VALUES ('nft-foreign', 'conv-1', 1)");
+    await sql(schema.url, "INSERT INTO memory_events (nft_id, conversation_id, type, payload, actor_wallet) VALUES ('nft-foreign', 'conv-1', 'message', $1, $2)", [
+      { role: 'user', text: 'mine' },
+      foreignOwner.toLowerCase(),
+    ]);
     d.sim.control.setStaking(AGENT_OWNER, 1_500);
     d.sim.control.setNfts(AGENT_OWNER, [{ nftId: 'nft-agent', contractAddress: CONTRACT, tokenId: '7' }]);
     d.sim.control.setTba(TBA, { nftContract: CONTRACT, tokenId: '7', ownerWallet: AGENT_OWNER, signature: 'agent-sig' });
@@ -47,12 +59,14 @@ describe('authorization matrix', () => {
   afterAll(async () => {
     await d?.stop();
     await file?.cleanup();
+    await schema?.drop();
   });
 
   it('has exactly one row per root field of the schema', () => {
     const fields = rootFields();
     expect(fields.filter((f) => !(f in AUTHZ_TABLE)), 'root fields without a row in test/integration/authz-table.ts').toEqual([]);
     expect(Object.keys(AUTHZ_TABLE).filter((k) => !fields.includes(k)), 'rows for fields that no longer exist').toEqual([]);
+    expect(Object.keys(FOREIGN_NFT_TABLE).filter((k) => !fields.includes(k)), 'foreign-NFT rows for fields that no longer exist').toEqual([]);
   });
 
   const fixturesFor = (p: Persona): PersonaFixtures => ({
@@ -87,16 +101,44 @@ describe('authorization matrix', () => {
 
   const cases = Object.entries(AUTHZ_TABLE).flatMap(([key, row]) => PERSONAS.map((p) => [key, p, row.expect[p]] as const));
 
+  /** `row` is the field's AUTHZ_TABLE row: a cell it denies for want of a tier must name the tiers. */
+  const expectOutcome = (row: AuthzRow, persona: Persona, expected: Outcome, errors: FieldError[]) => {
+    const code = errors[0]?.extensions?.['code'];
+    if (expected === 'ok') expect(errors, JSON.stringify(errors)).toEqual([]);
+    else if (expected === 'allowed') {
+      // Past authorization the resolver must answer: data, or a coded error a client can act on.
+      for (const e of errors) {
+        expect(e.extensions?.['code'], JSON.stringify(errors)).toEqual(expect.any(String));
+        expect(['UNAUTHENTICATED', 'FORBIDDEN', 'INTERNAL_SERVER_ERROR'], JSON.stringify(errors)).not.toContain(e.extensions?.['code']);
+        expect(e.message, JSON.stringify(errors)).not.toBe('Unexpected error.');
+      }
+    } else expect(code, JSON.stringify(errors)).toBe(expected);
+    if (expected === 'FORBIDDEN' && row.expect[persona] === 'FORBIDDEN' && row.requiredTier && persona in WALLET_TIERS) {
+      expect(errors[0]?.extensions).toMatchObject({ requiredTier: row.requiredTier, actualTier: WALLET_TIERS[persona as keyof typeof WALLET_TIERS] });
+    }
+  };
+
   it.each(cases)('%s as %s → %s', async (key, persona, expected: Outcome) => {
     const row = AUTHZ_TABLE[key]!;
     const { errors, unlocated } = await run(key, row, persona);
     expect(unlocated, 'document or request errors').toEqual([]);
-    const code = errors[0]?.extensions?.['code'];
-    if (expected === 'ok') expect(errors, JSON.stringify(errors)).toEqual([]);
-    else if (expected === 'allowed') expect(['UNAUTHENTICATED', 'FORBIDDEN'], JSON.stringify(errors)).not.toContain(code);
-    else expect(code, JSON.stringify(errors)).toBe(expected);
-    if (expected === 'FORBIDDEN' && row.requiredTier && persona in WALLET_TIERS) {
-      expect(errors[0]?.extensions).toMatchObject({ requiredTier: row.requiredTier, actualTier: WALLET_TIERS[persona as keyof typeof WALLET_TIERS] });
-    }
+    expectOutcome(row, persona, expected, errors);
+  });
+
+  const foreignCases = Object.entries(FOREIGN_NFT_TABLE).flatMap(([key, row]) => PERSONAS.map((p) => [key, p, row.expect[p]] as const));
+
+  it.each(foreignCases)("%s on someone else's NFT as %s → %s", async (key, persona, expected: Outcome) => {
+    const row = FOREIGN_NFT_TABLE[key]!;
+    const { errors, unlocated } = await run(key, row, persona);
+    expect(unlocated, 'document or request errors').toEqual([]);
+    expectOutcome(AUTHZ_TABLE[key]!, persona, expected, errors);
+  });
+
+  it("leaves someone else's soul memory as it was", async () => {
+    expect(await sql(schema.url, "SELECT sealed_at, deleted_at FROM memory_conversations WHERE nft_id = 'nft-foreign'")).toEqual([{ sealed_at: null, deleted_at: null }]);
+    expect(await sql(schema.url, "SELECT type, payload, erased FROM memory_events WHERE nft_id = 'nft-foreign'")).toEqual([
+      { type: 'message', payload: { role: 'user', text: 'mine' }, erased: false },
+    ]);
+    expect(await sql(schema.url, "SELECT * FROM memory_policies WHERE nft_id = 'nft-foreign'")).toEqual([]);
   });
 });

@@ -7,9 +7,10 @@
  * for object results), `variables` built from the persona's fixtures, and `expect` from a preset:
  *   publicField('ok')                       everyone passes
  *   only(['admin'])                         listed personas pass; anonymous → UNAUTHENTICATED, others FORBIDDEN
- *   only(WALLETS_AND_AGENT, 'allowed')      'allowed' = past authorization, any other outcome is fine
+ *   only(WALLETS_AND_AGENT, 'allowed')      'allowed' = past authorization: data or a coded error, never an internal one
  *   tierAtLeast('BUILDER')                  wallets at or above the tier and the agent (its owner is ARCHITECT)
- * and override single cells with `{ ...preset, agent: 'FORBIDDEN' }`.
+ * and override single cells with `{ ...preset, agent: 'FORBIDDEN' }`. A field taking an NFT id that only
+ * its owner may use also goes in FOREIGN_DENIALS (below), which runs its row on someone else's NFT.
  */
 import type { Tier } from '../../src/domain/tiers.js';
 import { meetsTier } from '../../src/domain/tiers.js';
@@ -24,8 +25,11 @@ export const WALLETS_AND_AGENT: Persona[] = [...WALLETS, 'agent'];
 /** The agent persona acts for an owner wallet staking enough for ARCHITECT. */
 export const AGENT_OWNER_TIER: Tier = 'ARCHITECT';
 
-/** 'ok': no error on the field. 'allowed': authorization passed (any code but UNAUTHENTICATED/FORBIDDEN). Else the exact code. */
-export type Outcome = 'ok' | 'allowed' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+/**
+ * 'ok': no error on the field. 'allowed': authorization passed and the resolver answered with data or
+ * an expected coded error (never UNAUTHENTICATED, FORBIDDEN or an internal error). Else the exact code.
+ */
+export type Outcome = 'ok' | 'allowed' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
 
 export interface PersonaFixtures {
   /** An NFT the persona's acting wallet owns (Finn B3), or one nobody the persona acts for owns. */
@@ -148,3 +152,31 @@ export const AUTHZ_TABLE: Record<string, AuthzRow> = {
     requiredTier: 'PARTICIPANT',
   },
 };
+
+/** The persona acts on `foreignNftId`, an NFT another wallet owns. */
+const foreign = (f: PersonaFixtures) => ({ nftId: f.foreignNftId });
+
+/**
+ * What acting on someone else's NFT gets where `row` would pass: soul memory hides the NFT
+ * (NOT_FOUND, domain.md), the other NFT-owner fields deny (FORBIDDEN).
+ */
+const FOREIGN_DENIALS: Record<string, 'FORBIDDEN' | 'NOT_FOUND'> = {
+  'Query.memory': 'NOT_FOUND',
+  'Mutation.sealConversation': 'NOT_FOUND',
+  'Mutation.deleteConversation': 'NOT_FOUND',
+  'Mutation.setMemoryPolicy': 'NOT_FOUND',
+  'Query.schedules': 'FORBIDDEN',
+  'Mutation.createSchedule': 'FORBIDDEN',
+  'Subscription.scheduleFired': 'FORBIDDEN',
+  'Query.autonomous': 'FORBIDDEN',
+  'Mutation.updateAutonomousPermissions': 'FORBIDDEN',
+};
+
+/** The rows of AUTHZ_TABLE above, run on `foreignNftId`: every cell that passed there is denied here. */
+export const FOREIGN_NFT_TABLE: Record<string, AuthzRow> = Object.fromEntries(
+  Object.entries(FOREIGN_DENIALS).map(([key, denial]) => {
+    const row = AUTHZ_TABLE[key]!;
+    const expect = Object.fromEntries(PERSONAS.map((p) => [p, row.expect[p] === 'ok' || row.expect[p] === 'allowed' ? denial : row.expect[p]])) as Matrix;
+    return [key, { document: row.document, variables: foreign, expect }];
+  }),
+);

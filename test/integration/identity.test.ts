@@ -1,9 +1,11 @@
+import { Redis } from 'ioredis';
 import { connect, JSONCodec } from 'nats';
+import { STAKING_CHANGED_SUBJECT } from '../../src/datasources/conviction.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
 import { openRawWs } from '../helpers/raw-ws.js';
-import { NATS_URL, uniqueTag } from '../helpers/services.js';
+import { NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
 import { codeOf, tempAllowlistPath } from '../helpers/siwe.js';
 import { cachedConviction } from '../../src/datasources/cache-schemas.js';
 
@@ -201,6 +203,80 @@ describe('conviction invalidation without NATS', () => {
     } finally {
       await d.stop();
       await file.cleanup();
+    }
+  });
+});
+
+describe('conviction shared by two instances through Redis and NATS', () => {
+  const tag = uniqueTag('conviction2');
+  const staker = newWallet();
+  const legacy = newWallet();
+  const steady = newWallet();
+  let a: TestDixie;
+  let b: TestDixie;
+  let redis: Redis;
+  let file: Awaited<ReturnType<typeof tempAllowlistPath>>;
+
+  const tierOn = async (d: TestDixie, wallet: string) =>
+    (await d.gql<{ viewer: ViewerJson | null }>(VIEWER, {}, await walletAuth(wallet))).body.data?.viewer?.conviction ?? null;
+  const stakingCalls = (d: TestDixie, w: string) => d.sim.control.requests.filter((r) => r.route === 'staking' && r.path.toLowerCase().includes(w.toLowerCase())).length;
+  const cacheKey = (wallet: string) => `${tag}:cache:conviction:v1:${wallet.toLowerCase()}`;
+
+  beforeAll(async () => {
+    file = await tempAllowlistPath();
+    await writeAllowlist(file.path, [staker, legacy, steady]);
+    // A tier TTL far above the 60 s cap of fallback tiers (domain.md), so the cap is what shows.
+    const shared = {
+      env: { DIXIE_ALLOWLIST_PATH: file.path, DIXIE_RATE_LIMIT_RPM: '0', REDIS_URL, NATS_URL, DIXIE_CONVICTION_TIER_TTL: '3600' },
+      redisKeyPrefix: `${tag}:`,
+      natsSubjectPrefix: `${tag}.`,
+    };
+    a = await startDixie(shared);
+    b = await startDixie({ ...shared, sim: a.sim });
+    await waitFor(() => a.server.ds.nats?.isUp() && b.server.ds.nats?.isUp(), { what: 'NATS on both instances' });
+    redis = new Redis(REDIS_URL);
+  });
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+    await redis?.del(cacheKey(staker), cacheKey(legacy), cacheKey(steady));
+    redis?.disconnect();
+    await file?.cleanup();
+  });
+
+  it('both instances report the new tier after one staking-change message', async () => {
+    a.sim.control.setStaking(staker, 150);
+    expect(await tierOn(a, staker)).toMatchObject({ tier: 'BUILDER', source: 'STAKING' });
+    expect(await tierOn(b, staker)).toMatchObject({ tier: 'BUILDER', source: 'STAKING' });
+    expect(stakingCalls(a, staker), 'B reads the tier A cached').toBe(1);
+
+    a.sim.control.setStaking(staker, 20_000);
+    expect((await tierOn(a, staker))?.tier).toBe('BUILDER');
+    expect((await tierOn(b, staker))?.tier).toBe('BUILDER');
+
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      nc.publish(`${tag}.${STAKING_CHANGED_SUBJECT}`, JSONCodec().encode({ wallet: staker }));
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+    await waitFor(async () => (await tierOn(a, staker))?.tier === 'SOVEREIGN' && (await tierOn(b, staker))?.tier === 'SOVEREIGN', { what: 'SOVEREIGN on both instances' });
+    expect(await tierOn(b, staker)).toEqual({ tier: 'SOVEREIGN', bgtStaked: 20_000, source: 'STAKING', modelPool: expect.any(String) });
+  });
+
+  it('caches a staking tier for DIXIE_CONVICTION_TIER_TTL but a fallback tier for at most 60 s', async () => {
+    a.sim.control.setStaking(steady, 1);
+    expect(await tierOn(a, steady)).toMatchObject({ tier: 'PARTICIPANT', source: 'STAKING' });
+    expect(await redis.ttl(cacheKey(steady))).toBeGreaterThan(60);
+    a.sim.control.absent('staking');
+    try {
+      expect(await tierOn(b, legacy)).toEqual({ tier: 'ARCHITECT', bgtStaked: null, source: 'LEGACY_ALLOWLIST', modelPool: 'pool_premium' });
+      const ttl = await redis.ttl(cacheKey(legacy));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60);
+    } finally {
+      a.sim.control.absent('staking', false);
     }
   });
 });

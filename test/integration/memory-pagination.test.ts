@@ -18,6 +18,7 @@ import { createTestSchema, uniqueTag } from '../helpers/services.js';
 const tag = uniqueTag('memory_pages');
 const owner = newWallet();
 const NFT = 'mibera:710';
+const SEALING_NFT = 'mibera:711';
 let d: TestDixie;
 let dir: string;
 let schema: Awaited<ReturnType<typeof createTestSchema>>;
@@ -26,8 +27,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dixie-memory-pages-'));
   await writeAllowlist(join(dir, 'allowlist.json'), [owner]);
   schema = await createTestSchema(tag);
-  d = await startDixie({ env: { DATABASE_URL: schema.url, DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json') } });
-  giveWallet(d.sim, owner, 10, [NFT]);
+  d = await startDixie({ env: { DATABASE_URL: schema.url, DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'), DIXIE_MEMORY_SEAL_KEY: 'memory-pages-seal-key-0123456789abcdef' } });
+  giveWallet(d.sim, owner, 10, [NFT, SEALING_NFT]);
 });
 
 afterAll(async () => {
@@ -81,6 +82,43 @@ describe('memory pagination', () => {
     const live = ids.filter((id) => id > maxOriginal);
     expect(ids.slice(0, live.length)).toEqual(live);
     expect(pages).toBe(Math.ceil(ids.length / 100));
+  });
+
+  it('pages conversations with includeSealed: false, skipping sealed ones without gaps or duplicates', async () => {
+    const ids = Array.from({ length: 9 }, (_, i) => `talk-${i}`);
+    for (const conversationId of ids) await d.server.ds.memory.append({ nftId: SEALING_NFT, conversationId, actorWallet: null, events: [message(conversationId)] });
+    const auth = await walletAuth(owner);
+    const sealed = new Set(['talk-1', 'talk-4', 'talk-5', 'talk-7', 'talk-8']);
+    for (const c of sealed) {
+      const res = await d.gql('mutation($n: ID!, $c: ID!) { sealConversation(nftId: $n, conversationId: $c, policy: { reason: "private" }) { conversationId } }', { n: SEALING_NFT, c }, auth);
+      expect(res.body.errors).toBeUndefined();
+    }
+    type Page = { items: Array<{ id: string; sealed: boolean }>; nextCursor: string | null };
+    const walk = async (includeSealed: boolean | undefined) => {
+      const pages: Array<Page['items']> = [];
+      let after: string | null = null;
+      do {
+        const res: { body: { data?: { memory: { conversations: Page } } | null; errors?: unknown } } = await d.gql<{ memory: { conversations: Page } }>(
+          'query($n: ID!, $after: String, $s: Boolean) { memory(nftId: $n) { conversations(first: 2, after: $after, includeSealed: $s) { items { id sealed } nextCursor } } }',
+          { n: SEALING_NFT, after, ...(includeSealed === undefined ? {} : { s: includeSealed }) },
+          auth,
+        );
+        expect(res.body.errors).toBeUndefined();
+        const page = res.body.data!.memory.conversations;
+        pages.push(page.items);
+        after = page.nextCursor;
+      } while (after);
+      return pages;
+    };
+    const newestFirst = [...ids].reverse();
+
+    const unsealed = await walk(false);
+    expect(unsealed.map((p) => p.map((c) => c.id))).toEqual([['talk-6', 'talk-3'], ['talk-2', 'talk-0']]);
+    expect(unsealed.flat().every((c) => !c.sealed)).toBe(true);
+
+    const all = await walk(undefined);
+    expect(all.flat()).toEqual(newestFirst.map((id) => ({ id, sealed: sealed.has(id) })));
+    expect(all.map((p) => p.length)).toEqual([2, 2, 2, 2, 1]);
   });
 
   it('filters by conversation and type, and serves a deep page (90,000 of 100,000, interleaved with another NFT) with a backward index scan', async () => {

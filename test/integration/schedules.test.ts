@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
-import { startDixie, TEST_ADMIN_KEY, type TestDixie } from '../helpers/dixie.js';
+import { chatOverWs, wsClient } from '../helpers/chat.js';
+import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
 import { createSchedule, giveWallet, postCallback, sql } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -184,21 +185,51 @@ describe('schedules, schedule, cancelSchedule', () => {
 });
 
 describe('fleet governor', () => {
+  const fleet = async (d: TestDixie) => {
+    const res = await fetch(`${d.url}/api/health/governance`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    const body = (await res.json()) as { governors: Array<{ resourceType: string; health: { status: string; totalItems: number; staleItems: number } }> };
+    return body.governors.find((g) => g.resourceType === 'fleet')!.health;
+  };
+  const activeSchedules = async () => Number((await sql<{ n: string }>(schema.url, `SELECT count(*) AS n FROM schedules WHERE status = 'ACTIVE'`))[0]!.n);
+
   it('counts active schedules and reports Dixie-fired ones overdue by more than two ticks', async () => {
     sim.control.absent('cron.register');
     const created = (await createSchedule(a, owner, { nftId: 'mibera:fleet', expression: 'every 4 hours', prompt: 'fleet' })).body.data!.createSchedule.schedule;
     sim.control.absent('cron.register', false);
-    const governance = async () => {
-      const res = await fetch(`${a.url}/api/health/governance`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
-      const body = (await res.json()) as { governors: Array<{ resourceType: string; health: { status: string; totalItems: number; staleItems: number } }> };
-      return body.governors.find((g) => g.resourceType === 'fleet')!.health;
-    };
-    const [active] = await sql<{ n: string }>(schema.url, `SELECT count(*) AS n FROM schedules WHERE status = 'ACTIVE'`);
-    expect(await governance()).toMatchObject({ status: 'healthy', totalItems: Number(active!.n), staleItems: 0 });
+    const active = await activeSchedules();
+    expect(await fleet(a)).toMatchObject({ status: 'healthy', totalItems: active, staleItems: 0 });
     await sql(schema.url, `UPDATE schedules SET next_fire_at = now() - interval '3 hours' WHERE id = $1`, [created.id]);
-    expect(await governance()).toMatchObject({ status: 'degraded', totalItems: Number(active!.n), staleItems: 1 });
+    expect(await fleet(a)).toMatchObject({ status: 'degraded', totalItems: active, staleItems: 1 });
     await a.gql('mutation($id: ID!) { cancelSchedule(id: $id) { status } }', { id: created.id }, await walletAuth(owner));
-    expect(await governance()).toMatchObject({ status: 'healthy', staleItems: 0 });
+    expect(await fleet(a)).toMatchObject({ status: 'healthy', staleItems: 0 });
+  });
+
+  it("counts a live chat stream on the instance serving it, and stops counting it once it ends", async () => {
+    const auth = await walletAuth(owner);
+    const started = await b.gql<{ startChat: { id: string } }>('mutation { startChat { id } }', {}, auth);
+    expect(started.body.errors).toBeUndefined();
+    // A long answer keeps the Finn stream open while the governor is read.
+    sim.control.setStream({ deltas: 10_000, delayMs: 20 });
+    const client = wsClient(b.wsUrl, auth);
+    try {
+      const active = await activeSchedules();
+      expect(await fleet(b)).toMatchObject({ totalItems: active });
+      let release = false;
+      let streaming!: () => void;
+      const firstDelta = new Promise<void>((r) => (streaming = r));
+      const run = chatOverWs(client, { sessionId: started.body.data!.startChat.id, text: 'count me' }, (e) => {
+        if (e.__typename === 'ChatTextDelta') streaming();
+        return release ? 'stop' : undefined;
+      });
+      await firstDelta;
+      expect(await fleet(b)).toMatchObject({ status: 'healthy', totalItems: active + 1 });
+      release = true;
+      await run;
+      await waitFor(async () => (await fleet(b)).totalItems === active, { what: 'the stream no longer counted' });
+    } finally {
+      sim.control.setStream({ deltas: 3, delayMs: 5 });
+      await client.dispose();
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startFinnSim } from '../finn-sim/index.js';
 import { startDixie, TEST_ADMIN_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
+import { sql } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 
 const tag = uniqueTag('agent');
@@ -31,6 +32,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const VOTE = 'mutation($s: ID!, $p: Int!) { voteKnowledgePriority(sourceId: $s, priority: $p) { sourceId averagePriority voteCount lastVotedAt } }';
 const AGENT_QUERY = `mutation($input: AgentQueryInput!) {
   agentQuery(input: $input) { response sessionId toolCalls { name args result } cost { inputTokens outputTokens costMicroUsd } }
 }`;
@@ -85,8 +87,6 @@ describe('agentQuery', () => {
 });
 
 describe('agent info and knowledge votes', () => {
-  const VOTE = 'mutation($s: ID!, $p: Int!) { voteKnowledgePriority(sourceId: $s, priority: $p) { sourceId averagePriority voteCount lastVotedAt } }';
-
   it('lists capabilities and Finn knowledge to wallets and agents', async () => {
     const res = await d.gql<{ agent: Record<string, unknown> }>(
       '{ agent { capabilities knowledge { domains { name documentCount lastUpdated } totalDocuments lastIndexed } priorities { sourceId } } }',
@@ -122,6 +122,39 @@ describe('agent info and knowledge votes', () => {
     expect(badId.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'sourceId' });
     const low = await d.gql(VOTE, { s: 'src', p: 3 }, await walletAuth(observer));
     expect(low.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', requiredTier: 'PARTICIPANT', actualTier: 'OBSERVER' });
+  });
+});
+
+describe('the knowledge_governor (domain.md: sources with votes, stale after 30 days without one)', () => {
+  type Health = { status: string; totalItems: number; staleItems: number; version: number };
+  const reading = async () => {
+    const res = await d.gql<{ governance: { governors: Array<{ resourceType: string; health: Health | null }> } }>(
+      '{ governance { governors { resourceType health { status totalItems staleItems version } } } }', {}, { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+    );
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data!.governance.governors.find((g) => g.resourceType === 'knowledge_governor')!.health!;
+  };
+  const vote = (source: string, wallet: string, daysAgo: number) =>
+    sql(schema.url, `INSERT INTO knowledge_priority_votes (source_id, wallet, priority, voted_at) VALUES ($1, $2, 3, now() - make_interval(days => $3))`, [source, wallet, daysAgo]);
+
+  it('counts a source stale only when its latest vote is over 30 days old, degraded at 50 %, and bumps version', async () => {
+    await sql(schema.url, 'DELETE FROM knowledge_priority_votes');
+    const [w1, w2] = ['0x1111111111111111111111111111111111111111', '0x2222222222222222222222222222222222222222'];
+    await vote('fresh.a', w1, 29);
+    await vote('old.b', w1, 31);
+    await vote('mixed.c', w1, 40);
+    await vote('mixed.c', w2, 1);
+    const third = await reading();
+    expect(third).toEqual({ status: 'healthy', totalItems: 3, staleItems: 1, version: expect.any(Number) });
+    expect(await reading(), 'unchanged votes keep the version').toEqual(third);
+
+    await vote('old.d', w1, 100);
+    const half = await reading();
+    expect(half).toEqual({ status: 'degraded', totalItems: 4, staleItems: 2, version: third.version + 1 });
+
+    // A fresh vote through the API makes old.d current again.
+    expect((await d.gql(VOTE, { s: 'old.d', p: 4 }, await walletAuth(participant))).body.errors).toBeUndefined();
+    expect(await reading()).toEqual({ status: 'healthy', totalItems: 4, staleItems: 1, version: half.version + 1 });
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 export type AdminKeyCheck = 'ok' | 'missing' | 'wrong' | 'unconfigured';
 
@@ -10,9 +10,17 @@ export function checkAdminKey(authorization: string | undefined | null, adminKey
   return constantTimeEqual(presented, adminKey) ? 'ok' : 'wrong';
 }
 
-/** Hashing first makes the comparison length-independent. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
+
+// `secret` is the same key on every call (the admin key): its digest is kept, not recomputed per request.
+let lastSecret: string | null = null;
+let lastDigest: Buffer = sha256('');
+
+/** `presented` equals `secret`, compared in constant time; hashing first makes it length-independent. */
+export function constantTimeEqual(presented: string, secret: string): boolean {
+  if (secret !== lastSecret) {
+    lastDigest = sha256(secret);
+    lastSecret = secret;
+  }
+  return timingSafeEqual(sha256(presented), lastDigest);
 }

@@ -25,7 +25,8 @@ export function useQueryLimits(opts: { blockFieldSuggestions: boolean }): Plugin
     costLimit: { enabled: false },
     maxTokens: { n: QUERY_LIMITS.tokens, ...cb },
     maxDirectives: { n: QUERY_LIMITS.directives, ...cb },
-    maxAliases: { n: QUERY_LIMITS.aliases, ...cb },
+    // graphql.md: aliases ≤ 15, with no exception (graphql-armor would not count `__typename` ones).
+    maxAliases: { n: QUERY_LIMITS.aliases, allowList: [], ...cb },
     // __schema (GraphiQL's introspection) is not counted; __type nesting is. Fragments add no level.
     maxDepth: { n: QUERY_LIMITS.depth, ignoreIntrospection: true, flattenFragments: true, ...cb },
   });

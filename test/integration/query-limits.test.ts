@@ -41,10 +41,13 @@ describe('GraphQL limits (graphql.md)', () => {
     await expectAccepted(getIntrospectionQuery());
   });
 
-  it('accepts 15 aliases and rejects 16', async () => {
+  it('accepts 15 aliases and rejects 16, __typename ones included', async () => {
     const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: health { status }`).join(' ')} }`;
     await expectAccepted(aliases(15));
     await expectTooComplex(aliases(16));
+    const typenames = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `t${i}: __typename`).join(' ')} }`;
+    await expectAccepted(typenames(15));
+    await expectTooComplex(typenames(16));
   });
 
   it('rejects a nested alias bomb just under the 15,000-character limit, by its alias count', async () => {
@@ -69,7 +72,8 @@ describe('GraphQL limits (graphql.md)', () => {
   });
 
   it('rejects more than 50 directives', async () => {
-    const directives = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `t${i}: __typename @include(if: true)`).join(' ')} }`;
+    // Inline fragments carry the directives: no alias, so only the directive limit applies.
+    const directives = (n: number) => `{ ${Array.from({ length: n }, () => `... @include(if: true) { __typename }`).join(' ')} }`;
     await expectAccepted(directives(50));
     await expectTooComplex(directives(51));
   });

@@ -33,11 +33,17 @@ export interface OperationTelemetry {
  * counted as active. An operation refused at parse or validation never executes: it gets its span
  * and sample from `refused`.
  */
+/** A GraphQL name of at most 64 characters: what an operation label may be. */
+const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+
 export function createOperationTelemetry(deps: { tracer: Tracer; metrics: DixieMetrics }): OperationTelemetry {
   const { tracer, metrics } = deps;
   // Operation names come from clients: bound the label set so that no client can explode it.
   const seen = new Set<string>();
   const label = (name: string): string => {
+    // A name the document could not hold (an unparsed request's operationName can be anything, of
+    // any length) or a very long one would make every label and span carry it: one fixed label.
+    if (!OPERATION_NAME.test(name)) return 'invalid';
     if (!seen.has(name) && seen.size >= MAX_OPERATION_NAMES) return 'other';
     seen.add(name);
     return name;

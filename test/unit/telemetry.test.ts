@@ -7,6 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { finnRouteOf, hashWallet, redactWallets } from '../../src/telemetry/attributes.js';
 import { createMetrics, type DixieMetrics } from '../../src/telemetry/metrics.js';
 import { createTracing, disabledTracing, type Tracing } from '../../src/telemetry/tracing.js';
+import { createOperationTelemetry } from '../../src/telemetry/graphql-plugin.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 
 const WALLET = '0x52908400098527886E0F7030069857D2E4169EE7';
@@ -117,5 +118,22 @@ describe('Finn call spans and metrics', () => {
     other.rateLimitRejections.inc();
     expect(await other.registry.getSingleMetricAsString('dixie_rate_limit_rejections_total')).toContain(' 1');
     expect(await metrics.registry.getSingleMetricAsString('dixie_rate_limit_rejections_total')).toContain(' 0');
+  });
+});
+
+describe('operation labels', () => {
+  it('never carry a client-chosen name that is no GraphQL name, nor a very long one, and stay bounded in number', async () => {
+    const metrics = createMetrics();
+    const telemetry = createOperationTelemetry({ tracer: disabledTracing.tracer, metrics });
+    // An unparsed request's operationName is whatever the client sent, of any length.
+    for (let i = 0; i < 250; i++) telemetry.refused(telemetry.operationOf(null, `${'x'.repeat(100_000)}${i}`), performance.now(), 'GRAPHQL_PARSE_FAILED');
+    telemetry.refused(telemetry.operationOf(null, 'bad name; drop'), performance.now(), 'GRAPHQL_PARSE_FAILED');
+    telemetry.refused(telemetry.operationOf(null, `N${'a'.repeat(64)}`), performance.now(), 'GRAPHQL_PARSE_FAILED');
+    telemetry.refused(telemetry.operationOf(null, 'RealOp'), performance.now(), 'GRAPHQL_PARSE_FAILED');
+    const text = await metrics.registry.metrics();
+    expect(text.length).toBeLessThan(100_000);
+    expect(text).toContain('operation="invalid"');
+    expect(text).toContain('operation="RealOp"');
+    expect(text).not.toContain('xxxxxxxxxx');
   });
 });

@@ -40,6 +40,8 @@ interface WsRoot {
  * graphql-ws clients retry 1013 with backoff. The reason is JSON: `{"code", "retryAfter"?}`.
  */
 const CLOSE_TRY_AGAIN_LATER = 1013;
+/** graphql-ws's "too many requests" close code (also its answer to a second connection_init). */
+const CLOSE_TOO_MANY_REQUESTS = 4429;
 
 export interface DixieWs {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -73,9 +75,19 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
       onConnect: async (ctx) => {
         const extra = ctx.extra as WsExtra;
         const clientIp = clientIpOf(extra.request.socket.remoteAddress, extra.request.headers['x-forwarded-for'], ds.config.trustProxyHops);
+        const credentials = credentialsFromHeaders(payloadGetter(ctx.connectionParams));
+        // Agent credentials cost a Finn call to check: like an HTTP request carrying them, the
+        // connection spends its IP's budget first, so fresh signatures cannot flood Finn.
+        if (!credentials.authorization && (credentials.tbaAddress || credentials.tbaSignature || credentials.tbaTimestamp)) {
+          const verdict = await ds.rateLimiter.check(`ip:${clientIp}`);
+          if (verdict && !verdict.allowed) {
+            extra.socket.close(CLOSE_TOO_MANY_REQUESTS, JSON.stringify({ code: 'RATE_LIMITED', retryAfter: verdict.retryAfterS }));
+            return false;
+          }
+        }
         let viewer: Viewer;
         try {
-          viewer = await resolveViewer(ds, credentialsFromHeaders(payloadGetter(ctx.connectionParams)), { clientIp });
+          viewer = await resolveViewer(ds, credentials, { clientIp });
         } catch (err) {
           const code = errorCodeOf(err);
           if (!code) throw err;

@@ -277,3 +277,24 @@ describe('WebSocket limits', () => {
     expect((await ws.closed).code).toBe(4429);
   });
 });
+
+describe('WebSocket connections carrying agent credentials', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '2' } });
+  });
+  afterAll(async () => d?.stop());
+
+  it("spend the IP's budget before Finn is asked to verify them, as HTTP requests do", async () => {
+    const verifications = () => d.sim.control.requests.filter((r) => r.route === 'verifyTba').length;
+    const before = verifications();
+    const codes: Array<number | 'ack'> = [];
+    for (let i = 0; i < 3; i++) {
+      const ws = await openRawWs(d.wsUrl);
+      // A fresh signature each time: nothing cached could answer for Finn.
+      codes.push(await ws.init({ 'x-tba-address': newWallet(), 'x-tba-signature': `sig-${i}`, 'x-tba-timestamp': String(Math.floor(Date.now() / 1000)) }));
+    }
+    expect(codes).toEqual([4403, 4403, 4429]);
+    expect(verifications() - before).toBe(2);
+  });
+});

@@ -12,7 +12,7 @@ export interface NonceStore {
 const NONCE = /^[A-Za-z0-9]{8,128}$/;
 
 /** Single-use SIWE nonces: in Redis when configured (any instance can redeem), else in process. */
-export function createNonceStore(opts: { redis: RedisHandle | null; ttlMs?: number }): NonceStore {
+export function createNonceStore(opts: { redis: RedisHandle | null; ttlMs?: number; maxLive?: number }): NonceStore {
   const ttlMs = opts.ttlMs ?? SIWE_NONCE_TTL_MS;
   const { redis } = opts;
   if (redis) {
@@ -29,14 +29,18 @@ export function createNonceStore(opts: { redis: RedisHandle | null; ttlMs?: numb
       },
     };
   }
+  // Bounded: anonymous callers can ask for nonces faster than they expire.
+  const maxLive = opts.maxLive ?? 100_000;
   const live = new Map<string, number>();
-  const sweep = () => {
-    const now = Date.now();
-    for (const [n, exp] of live) if (exp <= now) live.delete(n);
-  };
   return {
     async issue() {
-      if (live.size > 10_000) sweep();
+      // One TTL for all, so insertion order is expiry order: drop the expired from the front, and
+      // the oldest live ones past the cap (their sign-in has to ask again).
+      const now = Date.now();
+      for (const [n, exp] of live) {
+        if (exp > now && live.size < maxLive) break;
+        live.delete(n);
+      }
       const nonce = generateSiweNonce();
       const expiresAt = Date.now() + ttlMs;
       live.set(nonce, expiresAt);

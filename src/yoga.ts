@@ -9,6 +9,7 @@ import { maskError, useCsrfHeader, useErrorStatus } from './graphql-plugins.js';
 import { schema } from './schema/index.js';
 import { createOperationTelemetry, useTelemetry } from './telemetry/graphql-plugin.js';
 import { useNoIntrospection, useQueryLimits } from './graphql-limits.js';
+import { useMutationFieldBudget } from './mutation-budget.js';
 import { useSubscriptions } from './subscriptions.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 
@@ -41,6 +42,7 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
       useErrorStatus(),
       ...useQueryLimits({ blockFieldSuggestions: production }),
       useTrustedDocuments(ds.config.trustedDocuments, ds.logger),
+      useMutationFieldBudget(),
       useTelemetry(telemetry),
       // Last: it ends the onSubscribe chain (see subscriptions.ts).
       useSubscriptions({ telemetry, maskError: masking }),

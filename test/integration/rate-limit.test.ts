@@ -298,3 +298,35 @@ describe('WebSocket connections carrying agent credentials', () => {
     expect(verifications() - before).toBe(2);
   });
 });
+
+describe('mutations with several root fields', () => {
+  let d: TestDixie;
+  beforeAll(async () => {
+    d = await startDixie({ env: { DIXIE_RATE_LIMIT_RPM: '4' } });
+  });
+  afterAll(async () => d?.stop());
+
+  const nonces = (n: number) => `mutation { ${Array.from({ length: n }, (_, i) => `n${i}: createSiweNonce { nonce }`).join(' ')} }`;
+
+  it('spend one unit of the budget per root field, aliases included', async () => {
+    // One request, four fields: the whole budget of 4.
+    const four = await d.gql<Record<string, { nonce: string }>>(nonces(4));
+    expect(four.body.errors).toBeUndefined();
+    expect(Object.keys(four.body.data!)).toHaveLength(4);
+    const next = await d.gql(nonces(1));
+    expect(next.status).toBe(429);
+    expect(next.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+  });
+
+  it('refuses a mutation whose fields exceed what is left, with RATE_LIMITED and retryAfter, and runs none of them', async () => {
+    const other = await startDixie({ sim: d.sim, env: { DIXIE_RATE_LIMIT_RPM: '4' } });
+    try {
+      const res = await other.gql(nonces(6));
+      expect(res.status).toBe(429);
+      expect(res.body.data ?? null).toBeNull();
+      expect(res.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'RATE_LIMITED', retryAfter: expect.any(Number) }) })]);
+    } finally {
+      await other.stop();
+    }
+  });
+});

@@ -24,8 +24,10 @@ builder.queryField('autonomous', (t) =>
 builder.mutationField('updateAutonomousPermissions', (t) =>
   t.field({
     type: AutonomousModeRef,
+    description: "Changes an NFT's autonomous permissions and budget. The owner's wallet with tier SOVEREIGN only; an agent acting for it is refused (FORBIDDEN).",
     args: { nftId: t.arg.id({ required: true }), input: t.arg({ type: AutonomousPermissionsInput, required: true }) },
-    authScopes: (_root, args) => ({ $all: { tier: 'SOVEREIGN', nftOwner: String(args.nftId) } }),
+    // The owner's wallet itself: an agent acting for it must not raise its own budget or capabilities.
+    authScopes: (_root, args) => ({ $all: { wallet: true, tier: 'SOVEREIGN', nftOwner: String(args.nftId) } }),
     resolve: (_root, args, ctx) => {
       const wallet = actingWallet(ctx.viewer);
       if (!wallet) throw dixieError('UNAUTHENTICATED', 'A wallet is required');

@@ -123,3 +123,20 @@ describe('autonomous mode', () => {
     expect(read.body.data!.autonomous.enabled).toBe(true);
   });
 });
+
+describe('an agent acting for a SOVEREIGN owner', () => {
+  it('may read its autonomous mode but not change its own permissions or budget', async () => {
+    const tba = newWallet();
+    const contract = '0x6666397dfe9a8c469bf65dc744cb1c733416c420';
+    sim.control.setNfts(owner, [{ nftId: NFT, ownerWallet: owner, contractAddress: contract, tokenId: '900' }]);
+    sim.control.setTba(tba, { nftContract: contract, tokenId: '900', ownerWallet: owner, signature: 'sig-900' });
+    const agent = { 'x-tba-address': tba, 'x-tba-signature': 'sig-900', 'x-tba-timestamp': String(Math.floor(Date.now() / 1000)) };
+    const read = await a.gql<{ autonomous: { nftId: string } }>(READ, { n: NFT }, agent);
+    expect(read.body.errors).toBeUndefined();
+    expect(read.body.data!.autonomous.nftId).toBe(NFT);
+    const raise = await a.gql(UPDATE, { n: NFT, i: { enabled: true, dailyLimitMicroUsd: 1_000_000_000_000 } }, agent);
+    expect(code(raise)).toBe('FORBIDDEN');
+    const after = await a.gql<{ autonomous: { budget: { dailyLimitMicroUsd: number } } }>(READ, { n: NFT }, await walletAuth(owner));
+    expect(after.body.data!.autonomous.budget.dailyLimitMicroUsd).not.toBe(1_000_000_000_000);
+  });
+});

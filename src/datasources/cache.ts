@@ -13,6 +13,11 @@ export interface Cache {
   lookup<T>(key: string, schema: z.ZodType<T>): Promise<CacheLookup<T>>;
   /** Deletes the key and bumps its generation: lookups made before it no longer fill it. */
   invalidate(key: string): Promise<void>;
+  /**
+   * Invalidates every key of an in-process cache (its NATS invalidations were missed while
+   * disconnected); nothing for the Redis cache, which other instances invalidate directly.
+   */
+  invalidateAll(): Promise<void>;
 }
 
 /**
@@ -85,6 +90,12 @@ export function createMemoryCache(logger: Logger, maxEntries = 10_000): Cache {
       }
       entries.delete(key);
     },
+    async invalidateAll() {
+      entries.clear();
+      invalidatedAt.clear();
+      // Every key now counts as invalidated: no lookup made before this fills.
+      floor = ++clock;
+    },
   };
   return cache;
 }
@@ -151,6 +162,7 @@ export function createRedisCache(redis: RedisHandle, logger: Logger): Cache {
       };
       return { value, fill };
     },
+    async invalidateAll() {},
     async invalidate(key) {
       try {
         await redis.client.eval(INVALIDATE, 2, generationKey(key), valueKey(key), GENERATION_TTL_S);

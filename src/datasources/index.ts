@@ -110,6 +110,8 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const redis = config.redisUrl ? createRedis({ url: config.redisUrl, logger, keyPrefix: opts.redisKeyPrefix }) : null;
   const nats = config.natsUrl ? createNats({ url: config.natsUrl, logger, subjectPrefix: opts.natsSubjectPrefix }) : null;
   const cache = redis ? createRedisCache(redis, logger) : createMemoryCache(logger);
+  // Without Redis, instances keep each other's caches fresh over NATS: after a gap, start over.
+  if (!redis) nats?.onReconnect(() => void cache.invalidateAll());
   const events = createEventBus({ nats, logger });
   const knowledge = createKnowledgeSource(finn.client, { ttlMs: opts.knowledgeTtlMs });
   const healthOptions = { ...DEFAULT_HEALTH_OPTIONS, ...opts.health };

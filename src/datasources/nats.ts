@@ -22,6 +22,8 @@ export interface NatsHandle {
    * again when it throws. Without JetStream it falls back to a queue subscription (at most once).
    */
   consume(subject: string, durable: string, handler: DurableHandler): () => void;
+  /** Called when the connection is back after a time without one: what was published meanwhile never arrived. */
+  onReconnect(listener: () => void): () => void;
   connection(): NatsConnection | null;
   drain(): Promise<void>;
 }
@@ -73,6 +75,8 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
 
   const attachDurable = (conn: NatsConnection, d: Durable) => {
     const fallback = () => {
+      // Given up on, or shutting down, while JetStream was being asked: nothing to attach.
+      if (stopped || conn.isClosed() || !durables.has(d)) return () => undefined;
       const w: Wanted = { subject: d.subject, queue: d.durable, handler: (data, meta) => d.handler(data, { msgId: meta.msgId, attempt: 1 }) };
       attach(conn, w);
       return () => w.sub?.unsubscribe();
@@ -86,15 +90,27 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
     );
   };
   const stopDurable = async (d: Durable) => {
-    const stop = await d.stop;
+    const stop = await d.stop?.catch(() => undefined);
     d.stop = undefined;
-    await stop?.();
+    await Promise.resolve(stop?.()).catch(() => undefined);
   };
 
+  // Messages sent while this instance was cut off are lost for it (core NATS): listeners catch up.
+  const reconnectListeners = new Set<() => void>();
+  let missed = false;
+  const connected = () => {
+    state.markUp();
+    if (!missed) return;
+    missed = false;
+    for (const l of reconnectListeners) l();
+  };
   const watch = async (conn: NatsConnection) => {
     for await (const s of conn.status()) {
-      if (s.type === 'disconnect') state.markDown('disconnected');
-      if (s.type === 'reconnect') state.markUp();
+      if (s.type === 'disconnect') {
+        missed = true;
+        state.markDown('disconnected');
+      }
+      if (s.type === 'reconnect') connected();
     }
   };
 
@@ -114,7 +130,7 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
         return;
       }
       nc = conn;
-      state.markUp();
+      connected();
       for (const w of wanted) attach(conn, w);
       for (const d of durables) attachDurable(conn, d);
       void watch(conn);
@@ -122,6 +138,7 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
         if (!stopped) state.markDown('closed');
       });
     } catch (err) {
+      missed = true;
       state.markDown(err instanceof Error ? err.message : String(err));
       retry = setTimeout(() => void tryConnect(), RETRY_MS);
       retry.unref();
@@ -157,6 +174,10 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
         durables.delete(d);
         void stopDurable(d);
       };
+    },
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
     },
     connection: () => nc,
     async drain() {

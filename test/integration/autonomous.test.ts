@@ -7,6 +7,7 @@ import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
 import { giveWallet } from '../helpers/schedules.js';
 import { createTestSchema, NATS_URL, uniqueTag } from '../helpers/services.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const tag = uniqueTag('autonomous');
 const owner = newWallet();
@@ -138,5 +139,30 @@ describe('an agent acting for a SOVEREIGN owner', () => {
     expect(code(raise)).toBe('FORBIDDEN');
     const after = await a.gql<{ autonomous: { budget: { dailyLimitMicroUsd: number } } }>(READ, { n: NFT }, await walletAuth(owner));
     expect(after.body.data!.autonomous.budget.dailyLimitMicroUsd).not.toBe(1_000_000_000_000);
+  });
+});
+
+describe('an instance cut off from NATS (no Redis)', () => {
+  it('drops what it cached once it is back, since the invalidations sent meanwhile never reached it', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', 4222);
+    const env = { DATABASE_URL: schema.url, NATS_URL: `nats://127.0.0.1:${proxy.port}`, DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'), DIXIE_AUTONOMOUS_PERMISSION_TTL: '3600', DIXIE_AUTONOMOUS_BUDGET: '250000' };
+    const c = await startDixie({ sim, env, natsSubjectPrefix: `${tag}.` });
+    try {
+      await waitFor(() => c.server.ds.nats?.isUp(), { what: 'C on NATS' });
+      const limitOn = async (d: TestDixie) =>
+        (await d.gql<{ autonomous: { budget: { dailyLimitMicroUsd: number } } }>(READ, { n: NFT }, await walletAuth(owner))).body.data!.autonomous.budget.dailyLimitMicroUsd;
+      const before = await limitOn(c);
+      proxy.setMode('refuse');
+      await waitFor(() => !c.server.ds.nats?.isUp(), { what: 'C cut off' });
+      const changed = await a.gql(UPDATE, { n: NFT, i: { dailyLimitMicroUsd: before + 1 } }, await walletAuth(owner));
+      expect(changed.body.errors).toBeUndefined();
+      expect(await limitOn(c)).toBe(before); // C missed the invalidation: its cached value
+      proxy.setMode('pass');
+      await waitFor(() => c.server.ds.nats?.isUp(), { timeoutMs: 10_000, what: 'C back on NATS' });
+      expect(await limitOn(c)).toBe(before + 1);
+    } finally {
+      await c.stop();
+      await proxy.close();
+    }
   });
 });

@@ -26,8 +26,8 @@ export interface DixieApp {
   setReady(ready: boolean): void;
   /**
    * Answers /readyz with 503 for `readinessDelayMs` (so the load balancer stops routing here), then
-   * stops accepting, closes WebSockets with 1001, ends SSE streams and lets in-flight requests
-   * finish, all within `by`.
+   * stops accepting, ends SSE streams, lets in-flight requests (HTTP, and queries and mutations on
+   * WebSockets) finish and closes WebSockets with 1001, all within `by`.
    */
   close(by: Deadline, readinessDelayMs?: number): Promise<void>;
 }
@@ -164,8 +164,9 @@ export function buildApp(ds: Datasources): DixieApp {
         server.closeIdleConnections();
         // Cut like a dropped connection, without `complete`: the client reconnects elsewhere, as after a 1001.
         for (const res of eventStreams) res.destroy();
-        await by.within(ws.close());
-        await by.within(inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve)));
+        // WebSocket queries and mutations in flight are answered before their socket's 1001, alongside the HTTP requests.
+        const requestsDone = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
+        await Promise.all([by.within(ws.close(by)), by.within(requestsDone)]);
         server.closeAllConnections();
         await by.within(stopped);
         await by.within(Promise.resolve(yoga.dispose()));

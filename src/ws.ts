@@ -13,7 +13,9 @@ import { checkWsOperation, tooManySubscriptions, type SubscriptionCounter } from
 import { viewerRateIdentity } from './rest/rate-limit.js';
 import { createSendCoalescer } from './ws-coalesce.js';
 import { requestScope, type RequestScope } from './request-scope.js';
-import { errorCodeOf } from './errors.js';
+import { dixieError, errorCodeOf } from './errors.js';
+import type { Deadline } from './deadline.js';
+import { createWsDrain } from './ws-drain.js';
 
 interface ConnectionState {
   viewer: Viewer;
@@ -23,6 +25,8 @@ interface ConnectionState {
   identity: string;
   /** Ids of this connection's subscriptions counted against the per-identity cap. */
   counted: Set<string>;
+  /** Ids of this connection's queries and mutations not answered yet: the shutdown waits for them. */
+  answering: Set<string>;
 }
 
 type WsExtra = Extra & { state?: ConnectionState };
@@ -48,8 +52,16 @@ export interface DixieWs {
   openSockets(): number;
   /** Subscriptions counted against the per-identity cap (all identities on this instance, SSE included). */
   countedSubscriptions(): number;
-  /** Closes every socket with 1001 (going away) and stops accepting. */
-  close(): Promise<void>;
+  /**
+   * Refuses new operations, closes each socket with 1001 (going away) once its queries and mutations
+   * are answered (at `by` at the latest; subscriptions just end), and stops accepting.
+   */
+  close(by: Deadline): Promise<void>;
+}
+
+/** An operation sent while the shutdown drains: the client retries it on another instance. */
+function shuttingDown(): GraphQLError {
+  return dixieError('UPSTREAM_UNAVAILABLE', 'The server is shutting down', { retryAfter: 1 });
 }
 
 function payloadGetter(payload: unknown): (name: string) => string | null {
@@ -67,6 +79,7 @@ const WS_REQUEST = new Request('http://localhost/graphql', { method: 'POST' });
 export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: SubscriptionCounter): DixieWs {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const coalesceSends = createSendCoalescer();
+  const drain = createWsDrain();
   const release = (state: ConnectionState | undefined, id: string) => {
     if (state?.counted.delete(id)) subscriptions.release(state.identity);
   };
@@ -99,54 +112,70 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
         // Presented but invalid credentials: graphql-ws closes the socket with 4403.
         if (viewer.kind === 'anonymous' && viewer.invalidCredentials) return false;
         const identity = viewerRateIdentity(viewer, clientIp, ds.config.adminKey);
-        extra.state = { viewer, clientIp, connectionId: randomUUID(), identity, counted: new Set() };
+        extra.state = { viewer, clientIp, connectionId: randomUUID(), identity, counted: new Set(), answering: new Set() };
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
-        const state = (ctx.extra as WsExtra).state;
+        const { state, socket } = ctx.extra as WsExtra;
         if (!state) return undefined;
-        // One request id per operation, as per HTTP request: every log line of it carries the id.
-        const scope = { requestId: randomUUID() };
-        return requestScope.run(scope, async () => {
-          const denied = await checkWsOperation(ds, state.viewer, state.clientIp);
-          if (denied) return denied;
-          const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-            ...ctx,
-            req: ctx.extra.request,
-            socket: ctx.extra.socket,
-            params: payload,
-            request: WS_REQUEST,
-            requestId: scope.requestId,
-            clientIp: state.clientIp,
-            viewer: state.viewer,
+        if (!drain.begin(socket)) return [shuttingDown()];
+        let answering = false;
+        try {
+          // One request id per operation, as per HTTP request: every log line of it carries the id.
+          const scope = { requestId: randomUUID() };
+          const prepared = await requestScope.run(scope, async () => {
+            const denied = await checkWsOperation(ds, state.viewer, state.clientIp);
+            if (denied) return denied;
+            const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+              ...ctx,
+              req: ctx.extra.request,
+              socket: ctx.extra.socket,
+              params: payload,
+              request: WS_REQUEST,
+              requestId: scope.requestId,
+              clientIp: state.clientIp,
+              viewer: state.viewer,
+            });
+            let document: ExecutionArgs['document'];
+            try {
+              document = parse(payload.query);
+            } catch (err) {
+              // A coded parse failure (e.g. QUERY_TOO_COMPLEX from the token limit) answers the operation instead of closing the socket.
+              if (err instanceof GraphQLError) return [err];
+              throw err;
+            }
+            const rootValue: WsRoot = { execute, subscribe, scope };
+            const args: ExecutionArgs = {
+              schema,
+              operationName: payload.operationName,
+              document,
+              variableValues: payload.variables,
+              contextValue: await contextFactory(),
+              rootValue,
+            };
+            const errors = validate(args.schema, args.document);
+            if (errors.length) return errors;
+            if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
+              if (!subscriptions.tryAcquire(state.identity)) return [tooManySubscriptions()];
+              state.counted.add(id);
+            }
+            return args;
           });
-          let document: ExecutionArgs['document'];
-          try {
-            document = parse(payload.query);
-          } catch (err) {
-            // A coded parse failure (e.g. QUERY_TOO_COMPLEX from the token limit) answers the operation instead of closing the socket.
-            if (err instanceof GraphQLError) return [err];
-            throw err;
-          }
-          const rootValue: WsRoot = { execute, subscribe, scope };
-          const args: ExecutionArgs = {
-            schema,
-            operationName: payload.operationName,
-            document,
-            variableValues: payload.variables,
-            contextValue: await contextFactory(),
-            rootValue,
-          };
-          const errors = validate(args.schema, args.document);
-          if (errors.length) return errors;
-          if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
-            if (!subscriptions.tryAcquire(state.identity)) return [tooManySubscriptions()];
-            state.counted.add(id);
-          }
-          return args;
-        });
+          // Only a subscription that was let through is counted: anything else executing is a query or mutation.
+          answering = !Array.isArray(prepared) && !state.counted.has(id);
+          return prepared;
+        } finally {
+          // Answered queries and mutations stop counting in onComplete; the rest stops here.
+          if (answering) state.answering.add(id);
+          else drain.end(socket);
+        }
       },
-      onComplete: (ctx, id) => release((ctx.extra as WsExtra).state, id),
+      // Called once the result has been sent (or dropped: the client completed it or left).
+      onComplete: (ctx, id) => {
+        const { state, socket } = ctx.extra as WsExtra;
+        if (state?.answering.delete(id)) drain.end(socket);
+        else release(state, id);
+      },
       onClose: (ctx) => {
         const state = (ctx.extra as WsExtra).state;
         for (const id of [...(state?.counted ?? [])]) release(state, id);
@@ -174,8 +203,12 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
     },
     openSockets: () => wss.clients.size,
     countedSubscriptions: () => subscriptions.total(),
-    close() {
-      closing ??= Promise.resolve(server.dispose()).catch(() => undefined);
+    close(by) {
+      closing ??= (async () => {
+        await by.within(drain.drain(wss.clients));
+        // Whatever is still in flight at `by` is cut with 1001 here.
+        await Promise.resolve(server.dispose()).catch(() => undefined);
+      })();
       return closing;
     },
   };

@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, TEST_ADMIN_KEY, TEST_JWT_KEY, waitFor } from '../helpers/dixie.js';
-import { CREATE_SCHEDULE, executionsOf, giveWallet, makeDue } from '../helpers/schedules.js';
+import { openRawWs } from '../helpers/raw-ws.js';
+import { CREATE_SCHEDULE, executionsOf, giveWallet, makeDue, sql } from '../helpers/schedules.js';
 import { createTestSchema, NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
 import { freePort, spawnDixie, type DixieProcess } from '../helpers/spawn-dixie.js';
 
@@ -16,6 +17,8 @@ import { freePort, spawnDixie, type DixieProcess } from '../helpers/spawn-dixie.
  */
 const reader = newWallet();
 const owner = newWallet();
+/** Its own wallet: Dixie caches NFT ownership in Redis, which outlives these processes. */
+const wsOwner = newWallet();
 let sim: FinnSim;
 let schema: Awaited<ReturnType<typeof createTestSchema>>;
 let dir: string;
@@ -25,7 +28,7 @@ beforeAll(async () => {
   sim = await startFinnSim();
   schema = await createTestSchema(uniqueTag('shutdown'));
   dir = await mkdtemp(join(tmpdir(), 'dixie-shutdown-'));
-  await writeAllowlist(join(dir, 'allowlist.json'), [reader, owner]);
+  await writeAllowlist(join(dir, 'allowlist.json'), [reader, owner, wsOwner]);
 });
 
 afterEach(() => {
@@ -124,6 +127,41 @@ describe('graceful shutdown (real process)', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ data: { personality: { name: 'Slow' } } });
     expectCleanExit(p, await exit);
+  }, 60_000);
+
+  it('answers a mutation in flight on a WebSocket at SIGTERM before its 1001, while a subscription socket gets 1001 at once', async () => {
+    giveWallet(sim, wsOwner, 200, ['mibera:43']);
+    // The Finn timeout outlasts the readiness delay: the cron registration is still held when the drain starts.
+    const { p, base } = await spawnReady({ DIXIE_SHUTDOWN_GRACE_MS: '8000', DIXIE_FINN_TIMEOUT_MS: '30000' });
+    const wsUrl = `${base.replace('http', 'ws')}/graphql`;
+    const subscriber = await openRawWs(wsUrl);
+    expect(await subscriber.init()).toBe('ack');
+    subscriber.subscribe('health', 'subscription { healthChanged { status } }');
+    const mutator = await openRawWs(wsUrl);
+    expect(await mutator.init(await walletAuth(wsOwner))).toBe('ack');
+    sim.control.hang('cron.register');
+    const input = { nftId: 'mibera:43', expression: 'every 2 hours', prompt: 'finish me' };
+    mutator.subscribe('create', CREATE_SCHEDULE, { input });
+    await sim.control.waitForRequest((r) => r.route === 'cron.register', 5_000);
+
+    const exit = terminate(p);
+    // The drain has started: sockets with nothing in flight are closed, new operations are refused.
+    expect((await subscriber.closed).code).toBe(1001);
+    mutator.subscribe('late', '{ __typename }');
+    const refused = await mutator.waitFor((m) => m.id === 'late');
+    expect(refused.type).toBe('error');
+    expect((refused.payload as Array<{ extensions: { code: string } }>)[0]?.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+    sim.control.hang('cron.register', false);
+
+    expect((await mutator.closed).code).toBe(1001);
+    const answer = mutator.messages.filter((m) => m.id === 'create');
+    expect(answer.map((m) => m.type)).toEqual(['next', 'complete']);
+    const { schedule } = (answer[0]!.payload as { data: { createSchedule: { schedule: { id: string; status: string; firedBy: string } } } }).data.createSchedule;
+    expect(schedule).toMatchObject({ status: 'ACTIVE', firedBy: 'FINN' });
+    expectCleanExit(p, await exit);
+    expect(await sql(schema.url, 'SELECT status, finn_cron_id IS NOT NULL AS registered FROM schedules WHERE id = $1', [schedule.id])).toEqual([
+      { status: 'ACTIVE', registered: true },
+    ]);
   }, 60_000);
 
   it('ends an open SSE subscription and cuts a request still held at the drain deadline, exiting 0 within the grace period', async () => {

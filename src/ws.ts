@@ -177,8 +177,14 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
         else release(state, id);
       },
       onClose: (ctx) => {
-        const state = (ctx.extra as WsExtra).state;
+        const { state, socket } = ctx.extra as WsExtra;
         for (const id of [...(state?.counted ?? [])]) release(state, id);
+        // Nobody is left to answer (as for an HTTP client that went away); nor is a count leaked
+        // by an operation that failed before graphql-ws could complete it.
+        for (const id of [...(state?.answering ?? [])]) {
+          state?.answering.delete(id);
+          drain.end(socket);
+        }
       },
       // graphql-ws calls these outside onSubscribe's scope: they enter it again.
       execute: (args) => {

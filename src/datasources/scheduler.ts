@@ -5,7 +5,7 @@ import type { EventBus } from './events.js';
 import type { Finn } from './finn/index.js';
 import { toClientError } from './finn/errors.js';
 import type { Db } from './postgres/index.js';
-import { claimDue, finishFiring, reclaimExpired, type Claim, type FiringResult } from './postgres/schedule-firing-repo.js';
+import { claimDue, finishFiring, reclaimExpired, releaseClaims, type Claim, type FiringResult } from './postgres/schedule-firing-repo.js';
 import type { ScheduleExecution } from './postgres/schedule-rows.js';
 
 export const DEFAULT_TICK_MS = 15_000;
@@ -14,7 +14,7 @@ export interface Scheduler {
   readonly tickMs: number;
   /** Starts ticking (idempotent). */
   start(): void;
-  /** Stops ticking and waits for firings in progress while `by` allows. */
+  /** Stops ticking, gives back firings not sent yet, and waits for those in progress while `by` allows. */
   stop(by: Deadline): Promise<void>;
   /** One tick: claim due schedules and expired firings, then fire them (not awaited). */
   tick(): Promise<void>;
@@ -37,24 +37,35 @@ export function firingLeaseMs(finnTimeoutMs: number, messageTimeoutMs: number, t
   return finnTimeoutMs + messageTimeoutMs + Math.max(2 * tickMs, 5_000);
 }
 
+interface Firing {
+  claim: Claim;
+  releasable: boolean;
+}
+
 /** Dixie's own firing of schedules Finn does not hold (B7 answered 404). Runs on every instance. */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { db, finn, events, logger } = deps;
   const maxInFlight = deps.maxInFlight ?? 10;
-  const inFlight = new Set<Promise<void>>();
+  /** Firings in progress; `releasable` until the prompt may have reached Finn or the outcome is being recorded. */
+  const inFlight = new Map<Promise<void>, Firing>();
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | null = null;
   let stopped = false;
 
-  async function run(claim: Claim): Promise<FiringResult> {
+  /** The outcome, or null when shutdown began before the prompt was sent (stop() released the claim). */
+  async function run(firing: Firing): Promise<FiringResult | null> {
+    const { claim } = firing;
     const ctx = { requestId: `schedule-${claim.executionId}` };
     let sessionId: string | null = null;
     try {
       // The schedule's NFT gives the session its personality, as startChat(nftId) does.
       sessionId = (await finn.client.createSession({ token_id: claim.nftId }, ctx)).sessionId;
+      if (stopped) return null;
+      firing.releasable = false;
       await finn.client.sendMessage(sessionId, claim.prompt, ctx);
       return { status: 'SUCCESS', sessionId, messageId: `msg_${randomUUID()}` };
     } catch (err) {
+      if (firing.releasable && stopped) return null;
       const safe = toClientError(err, Math.ceil(finn.breaker.retryAfterMs() / 1000));
       return { status: 'FAILED', sessionId, error: safe.message };
     }
@@ -68,29 +79,49 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     );
   }
 
-  async function fire(database: Db, claim: Claim): Promise<void> {
-    const result = await run(claim);
+  async function fire(database: Db, firing: Firing): Promise<void> {
+    const { claim } = firing;
+    const result = await run(firing);
+    if (!result) return;
+    firing.releasable = false;
     const execution = await finishFiring(database, claim, result);
     if (execution) publish(execution);
     else logger.warn({ event: 'schedule_firing_superseded', execution_id: claim.executionId }, 'another instance took this firing over');
   }
 
   function track(database: Db, claim: Claim): void {
-    const p = fire(database, claim)
+    const firing: Firing = { claim, releasable: true };
+    const p = fire(database, firing)
       .catch((err: unknown) =>
         logger.error({ event: 'schedule_firing_failed', execution_id: claim.executionId, err: err instanceof Error ? err.message : String(err) }, 'firing failed'),
       )
       .finally(() => inFlight.delete(p));
-    inFlight.add(p);
+    inFlight.set(p, firing);
+  }
+
+  /** Claims this instance will not send go back at once (shutdown), so no deploy burns an attempt. */
+  async function release(database: Db, claims: Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    const ids = claims.map((c) => c.executionId);
+    try {
+      const released = await releaseClaims(database, claims);
+      logger.info({ event: 'schedule_firing_released', execution_ids: ids, released }, 'gave back firings not sent before shutdown');
+    } catch (err) {
+      // They stay RUNNING until their lease ends; then another instance takes them over.
+      logger.warn({ event: 'schedule_firing_release_failed', execution_ids: ids, err: err instanceof Error ? err.message : String(err) }, 'release failed');
+    }
   }
 
   async function tickOnce(database: Db): Promise<void> {
     const token = randomUUID();
     const base = { leaseMs: deps.leaseMs, token };
+    // stop() may begin during any await of a tick: what is claimed after it is given back unsent.
     const due = await claimDue(database, { ...base, limit: maxInFlight - inFlight.size });
+    if (stopped) return release(database, due);
     for (const claim of due) track(database, claim);
     const orphans = await reclaimExpired(database, { ...base, limit: maxInFlight - inFlight.size, maxAttempts: deps.maxAttempts ?? 3 });
     for (const e of orphans.abandoned) publish(e);
+    if (stopped) return release(database, orphans.claims);
     for (const claim of orphans.claims) {
       logger.warn({ event: 'schedule_firing_taken_over', execution_id: claim.executionId }, 'took over a firing whose lease expired');
       track(database, claim);
@@ -117,7 +148,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       stopped = true;
       clearInterval(timer);
       timer = undefined;
-      await by.within(Promise.allSettled([ticking, ...inFlight]));
+      // A firing that has not sent its prompt will not (run() checks `stopped`): give it back now.
+      const unsent = [...inFlight.values()].filter((f) => f.releasable).map((f) => f.claim);
+      const released = db ? release(db, unsent) : Promise.resolve();
+      await by.within(Promise.allSettled([released, ticking, ...inFlight.keys()]));
     },
   };
   return scheduler;

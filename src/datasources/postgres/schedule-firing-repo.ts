@@ -123,6 +123,21 @@ export async function finishFiring(q: Queryable, claim: Claim, result: FiringRes
   return res.rows[0] ? toExecution(res.rows[0]) : null;
 }
 
+/**
+ * Gives back firings this instance claimed but never sent (shutdown): due at once for any instance,
+ * and the attempt is not counted. Clearing the token makes a second release a no-op.
+ */
+export async function releaseClaims(q: Queryable, claims: readonly Claim[]): Promise<number> {
+  if (claims.length === 0) return 0;
+  const res = await q.query(
+    `UPDATE schedule_executions e SET lease_until = now(), attempts = e.attempts - 1, claim_token = NULL
+     FROM unnest($1::bigint[], $2::text[]) AS c(id, token)
+     WHERE e.id = c.id AND e.claim_token = c.token AND e.status = 'RUNNING'`,
+    [claims.map((c) => c.executionId), claims.map((c) => c.token)],
+  );
+  return res.rowCount;
+}
+
 /** Active schedules, and Dixie-fired ones whose due time passed more than `overdueMs` ago. */
 export async function fleetCounts(q: Queryable, overdueMs: number): Promise<{ active: number; overdue: number }> {
   const { rows } = await q.query<{ active: string; overdue: string }>(

@@ -5,7 +5,15 @@ import type { EventBus } from './events.js';
 import type { Finn } from './finn/index.js';
 import { toClientError } from './finn/errors.js';
 import type { Db } from './postgres/index.js';
-import { claimDue, finishFiring, reclaimExpired, releaseClaims, type Claim, type FiringResult } from './postgres/schedule-firing-repo.js';
+import {
+  claimDue,
+  finishFiring,
+  reclaimExpired,
+  recordSession,
+  releaseClaims,
+  type Claim,
+  type FiringResult,
+} from './postgres/schedule-firing-repo.js';
 import type { ScheduleExecution } from './postgres/schedule-rows.js';
 
 export const DEFAULT_TICK_MS = 15_000;
@@ -52,22 +60,51 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   let ticking: Promise<void> | null = null;
   let stopped = false;
 
-  /** The outcome, or null when shutdown began before the prompt was sent (stop() released the claim). */
-  async function run(firing: Firing): Promise<FiringResult | null> {
+  /** A session of this firing on Finn: the one a previous holder stored if Finn still has it, else a new one. */
+  async function openSession(claim: Claim, ctx: { requestId: string }): Promise<{ id: string; reached: boolean }> {
+    if (claim.sessionId) {
+      const known = await finn.client.getSession(claim.sessionId, ctx);
+      // A fresh session holds nothing but this firing's prompt: any message or a run means it got there.
+      if (known) return { id: claim.sessionId, reached: known.messageCount > 0 || known.isStreaming };
+    }
+    // The schedule's NFT gives the session its personality, as startChat(nftId) does.
+    return { id: (await finn.client.createSession({ token_id: claim.nftId }, ctx)).sessionId, reached: false };
+  }
+
+  /**
+   * The outcome, or null when there is nothing to record: shutdown began before the prompt was sent
+   * (stop() released the claim), or another instance holds the firing now.
+   */
+  async function run(database: Db, firing: Firing): Promise<FiringResult | null> {
     const { claim } = firing;
     const ctx = { requestId: `schedule-${claim.executionId}` };
-    let sessionId: string | null = null;
+    const failed = (err: unknown, sessionId: string | null): FiringResult | null =>
+      firing.releasable && stopped
+        ? null
+        : { status: 'FAILED', sessionId, error: toClientError(err, Math.ceil(finn.breaker.retryAfterMs() / 1000)).message };
+    let session: { id: string; reached: boolean };
     try {
-      // The schedule's NFT gives the session its personality, as startChat(nftId) does.
-      sessionId = (await finn.client.createSession({ token_id: claim.nftId }, ctx)).sessionId;
-      if (stopped) return null;
-      firing.releasable = false;
-      await finn.client.sendMessage(sessionId, claim.prompt, ctx);
-      return { status: 'SUCCESS', sessionId, messageId: `msg_${randomUUID()}` };
+      session = await openSession(claim, ctx);
     } catch (err) {
-      if (firing.releasable && stopped) return null;
-      const safe = toClientError(err, Math.ceil(finn.breaker.retryAfterMs() / 1000));
-      return { status: 'FAILED', sessionId, error: safe.message };
+      return failed(err, claim.sessionId);
+    }
+    if (stopped) return null;
+    if (session.reached) {
+      logger.info({ event: 'schedule_firing_already_sent', execution_id: claim.executionId }, 'the prompt had reached Finn before the takeover: not sent again');
+      return { status: 'SUCCESS', sessionId: session.id, messageId: `msg_${randomUUID()}` };
+    }
+    // Stored before sending, so that whoever takes this firing over asks Finn about it first.
+    if (session.id !== claim.sessionId && !(await recordSession(database, claim, session.id))) {
+      logger.warn({ event: 'schedule_firing_superseded', execution_id: claim.executionId }, 'another instance took this firing over');
+      return null;
+    }
+    if (stopped) return null;
+    firing.releasable = false;
+    try {
+      await finn.client.sendMessage(session.id, claim.prompt, ctx);
+      return { status: 'SUCCESS', sessionId: session.id, messageId: `msg_${randomUUID()}` };
+    } catch (err) {
+      return failed(err, session.id);
     }
   }
 
@@ -81,7 +118,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   async function fire(database: Db, firing: Firing): Promise<void> {
     const { claim } = firing;
-    const result = await run(firing);
+    const result = await run(database, firing);
     if (!result) return;
     firing.releasable = false;
     const execution = await finishFiring(database, claim, result);

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
 import { createSchedule, executionsOf, giveWallet, makeDue } from '../helpers/schedules.js';
+import { deadlineIn } from '../../src/deadline.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -47,11 +48,12 @@ beforeAll(async () => {
   proxy = await startTcpProxy('127.0.0.1', Number(new URL(schema.url).port || 5432));
   sim = await startFinnSim();
   sim.control.absent('cron.register');
-  giveWallet(sim, owner, 200, ['mibera:stop1', 'mibera:stop2']);
+  giveWallet(sim, owner, 200, ['mibera:stop1', 'mibera:stop2', 'mibera:stop3']);
 });
 
 afterEach(async () => {
   sim.control.hang('sessions.create', false);
+  sim.control.setStream({ delayMs: 5 });
   for (const d of started.splice(0)) await d.stop();
 });
 
@@ -105,6 +107,26 @@ describe('scheduler shutdown', () => {
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 1, error: null });
     expect(promptsFor(row!.id)).toBe(1);
     expect(firedBy(a, row!.id)).toBe(0);
+    expect(firedBy(b, row!.id)).toBe(1);
+  });
+
+  it('leaves a firing still sending when the grace period ends to a takeover that does not send it again', { timeout: 60_000 }, async () => {
+    const a = await instance(schema.url);
+    const id = await newSchedule(a, 'mibera:stop3');
+    sim.control.setStream({ delayMs: 300 }); // a 2 s agent run, within the 3 s message timeout
+    const sending = sim.control.waitForRequest((r) => r.route === 'sessions.message', 10_000);
+    await makeDue(schema.url, id);
+    await sending;
+    await a.server.stop(deadlineIn(500));
+    const [row] = await executionsOf(schema.url, id);
+    expect(row).toMatchObject({ status: 'RUNNING', attempts: 1 });
+
+    // After the lease another instance takes it over and finds the prompt on Finn.
+    const b = await instance(schema.url);
+    await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 30_000, what: 'the takeover' });
+    const [done] = await executionsOf(schema.url, id);
+    expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 2 });
+    expect(promptsFor(row!.id)).toBe(1);
     expect(firedBy(b, row!.id)).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, TEST_JWT_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
 import { CREATE_SCHEDULE, executionsOf, giveWallet, makeDue, sql } from '../helpers/schedules.js';
@@ -12,8 +12,8 @@ import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 const tag = uniqueTag('sched_kill');
 const owner = newWallet();
 let sim: FinnSim;
-let child: DixieProcess | undefined;
-let survivor: TestDixie | undefined;
+const children: DixieProcess[] = [];
+const survivors: TestDixie[] = [];
 let dir: string;
 let schema: Awaited<ReturnType<typeof createTestSchema>>;
 
@@ -23,45 +23,62 @@ beforeAll(async () => {
   schema = await createTestSchema(tag);
   sim = await startFinnSim();
   sim.control.absent('cron.register');
-  giveWallet(sim, owner, 200, ['mibera:kill']);
+  giveWallet(sim, owner, 200, ['mibera:kill', 'mibera:sent']);
+});
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  for (const d of survivors.splice(0)) await d.stop();
 });
 
 afterAll(async () => {
-  if (child && child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
-  await survivor?.stop();
   await sim?.close();
   await schema?.drop();
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A Dixie process (to be killed) with a Dixie-fired schedule created through it. */
+async function childWithSchedule(input: { nftId: string; expression: string; prompt: string }): Promise<{ proc: DixieProcess; id: string }> {
+  const port = await freePort();
+  const proc = spawnDixie({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    FINN_URL: sim.url,
+    DATABASE_URL: schema.url,
+    DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'),
+    DIXIE_JWT_PRIVATE_KEY: TEST_JWT_KEY,
+    DIXIE_SCHEDULER_TICK_MS: '200',
+    // The firing lease is derived from these: 1 s + 3 s + 5 s of slack.
+    DIXIE_FINN_TIMEOUT_MS: '1000',
+    DIXIE_FINN_MESSAGE_TIMEOUT_MS: '3000',
+    DIXIE_PORT: String(port),
+  });
+  children.push(proc);
+  await waitFor(() => proc.stdout().includes('"event":"listening"'), { timeoutMs: 30_000, what: `child listening (${proc.stderr()})` });
+  const created = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(await walletAuth(owner)) },
+    body: JSON.stringify({ query: CREATE_SCHEDULE, variables: { input } }),
+  });
+  const body = (await created.json()) as { data: { createSchedule: { schedule: { id: string; firedBy: string } } } };
+  expect(body, proc.stdout()).toHaveProperty('data.createSchedule');
+  expect(body.data.createSchedule.schedule.firedBy).toBe('DIXIE');
+  return { proc, id: body.data.createSchedule.schedule.id };
+}
+
+async function startSurvivor(): Promise<TestDixie> {
+  const d = await startDixie({ sim, env: { DATABASE_URL: schema.url }, schedulerTickMs: 200 });
+  survivors.push(d);
+  return d;
+}
+
+/** Finn prompts sent for one execution (the scheduler tags them with the execution id). */
+const promptsFor = (executionId: string) =>
+  sim.control.requests.filter((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`).length;
+
 describe('an instance dying mid-firing', () => {
   it('lets another instance fire the due schedule, once', { timeout: 90_000 }, async () => {
-    const env = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      FINN_URL: sim.url,
-      DATABASE_URL: schema.url,
-      DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'),
-      DIXIE_JWT_PRIVATE_KEY: TEST_JWT_KEY,
-      DIXIE_SCHEDULER_TICK_MS: '200',
-      // The firing lease is derived from these: 1 s + 3 s + 5 s of slack.
-      DIXIE_FINN_TIMEOUT_MS: '1000',
-      DIXIE_FINN_MESSAGE_TIMEOUT_MS: '3000',
-    };
-    const port = await freePort();
-    child = spawnDixie({ ...env, DIXIE_PORT: String(port) });
-    const proc = child;
-    await waitFor(() => proc.stdout().includes('"event":"listening"'), { timeoutMs: 30_000, what: `child listening (${proc.stderr()})` });
-
-    const created = await fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await walletAuth(owner)) },
-      body: JSON.stringify({ query: CREATE_SCHEDULE, variables: { input: { nftId: 'mibera:kill', expression: 'every 1 minutes', prompt: 'survive' } } }),
-    });
-    const body = (await created.json()) as { data: { createSchedule: { schedule: { id: string; firedBy: string } } } };
-    expect(body, proc.stdout()).toHaveProperty('data.createSchedule');
-    const { id, firedBy } = body.data.createSchedule.schedule;
-    expect(firedBy).toBe('DIXIE');
+    const { proc, id } = await childWithSchedule({ nftId: 'mibera:kill', expression: 'every 1 minutes', prompt: 'survive' });
 
     // The child claims the firing and blocks in Finn's message call; then it is killed.
     sim.control.hang('sessions.message');
@@ -74,8 +91,7 @@ describe('an instance dying mid-firing', () => {
     expect(await proc.exited).toBeNull();
     sim.control.hang('sessions.message', false);
 
-    survivor = await startDixie({ sim, env: { DATABASE_URL: schema.url }, schedulerTickMs: 200 });
-    const other = survivor;
+    const other = await startSurvivor();
     // Wait for the claimed execution itself: the schedule is due every minute, so a later firing
     // may succeed first when the test crosses a minute boundary.
     await waitFor(async () => (await executionsOf(schema.url, id)).some((r) => r.id === claimed!.id && r.status === 'SUCCESS'), {
@@ -93,5 +109,31 @@ describe('an instance dying mid-firing', () => {
     const [schedule] = await sql<{ fire_count: number; status: string }>(schema.url, 'SELECT fire_count, status FROM schedules WHERE id = $1', [id]);
     expect(schedule).toMatchObject({ status: 'ACTIVE' });
     expect(schedule!.fire_count).toBe(rows.length);
+  });
+
+  it('does not send the prompt again when it had reached Finn before the instance died', { timeout: 90_000 }, async () => {
+    const { proc, id } = await childWithSchedule({ nftId: 'mibera:sent', expression: 'every 2 hours', prompt: 'only once' });
+    // A slow agent run: the instance dies while Finn is running the prompt it sent.
+    sim.control.setStream({ delayMs: 500 });
+    try {
+      const sending = sim.control.waitForRequest((r) => r.route === 'sessions.message', 10_000);
+      await makeDue(schema.url, id);
+      const sessionId = (await sending).path.split('/')[3]!;
+      await waitFor(() => (sim.control.sessions.get(sessionId)?.messages.length ?? 0) > 0, { what: 'Finn running the prompt' });
+      proc.child.kill('SIGKILL');
+      expect(await proc.exited).toBeNull();
+    } finally {
+      sim.control.setStream({ delayMs: 5 });
+    }
+    const [claimed] = await executionsOf(schema.url, id);
+    expect(claimed).toMatchObject({ status: 'RUNNING', attempts: 1 });
+
+    const other = await startSurvivor();
+    await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 30_000, what: 'the takeover' });
+    const rows = await executionsOf(schema.url, id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: claimed!.id, status: 'SUCCESS', attempts: 2 });
+    expect(promptsFor(claimed!.id)).toBe(1);
+    expect(other.logs.filter((l) => l.event === 'schedule_fired' && l.execution_id === String(claimed!.id))).toHaveLength(1);
   });
 });

@@ -10,6 +10,8 @@ export interface Claim {
   nftId: string;
   prompt: string;
   token: string;
+  /** The Finn session a previous holder stored before sending the prompt (takeovers only). */
+  sessionId: string | null;
 }
 
 export interface FiringResult {
@@ -69,7 +71,7 @@ export async function claimDue(db: Db, opts: { limit: number; leaseMs: number; t
          WHERE id = $1`,
         [row.id, next, status, ins.rows[0] ? 1 : 0, row.next_fire_at],
       );
-      if (ins.rows[0]) claims.push({ executionId: String(ins.rows[0].id), scheduleId: row.id, nftId: row.nft_id, prompt: row.prompt, token: opts.token });
+      if (ins.rows[0]) claims.push({ executionId: String(ins.rows[0].id), scheduleId: row.id, nftId: row.nft_id, prompt: row.prompt, token: opts.token, sessionId: null });
     }
     return claims;
   });
@@ -85,8 +87,8 @@ export async function reclaimExpired(
 ): Promise<{ claims: Claim[]; abandoned: ScheduleExecution[] }> {
   if (opts.limit <= 0) return { claims: [], abandoned: [] };
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ id: string; schedule_id: string; nft_id: string; attempts: number; prompt: string }>(
-      `SELECT e.id, e.schedule_id, e.nft_id, e.attempts, s.prompt FROM schedule_executions e JOIN schedules s ON s.id = e.schedule_id
+    const { rows } = await tx.query<{ id: string; schedule_id: string; nft_id: string; attempts: number; session_id: string | null; prompt: string }>(
+      `SELECT e.id, e.schedule_id, e.nft_id, e.attempts, e.session_id, s.prompt FROM schedule_executions e JOIN schedules s ON s.id = e.schedule_id
        WHERE e.status = 'RUNNING' AND e.lease_until < now() ORDER BY e.lease_until LIMIT $1 FOR UPDATE OF e SKIP LOCKED`,
       [opts.limit],
     );
@@ -107,10 +109,26 @@ export async function reclaimExpired(
          WHERE id = $1`,
         [row.id, opts.token, opts.leaseMs],
       );
-      claims.push({ executionId: String(row.id), scheduleId: row.schedule_id, nftId: row.nft_id, prompt: row.prompt, token: opts.token });
+      claims.push({
+        executionId: String(row.id),
+        scheduleId: row.schedule_id,
+        nftId: row.nft_id,
+        prompt: row.prompt,
+        token: opts.token,
+        sessionId: row.session_id,
+      });
     }
     return { claims, abandoned };
   });
+}
+
+/** Stores the firing's Finn session before its prompt is sent; false when this claim no longer holds it. */
+export async function recordSession(q: Queryable, claim: Claim, sessionId: string): Promise<boolean> {
+  const res = await q.query(
+    `UPDATE schedule_executions SET session_id = $3 WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING'`,
+    [claim.executionId, claim.token, sessionId],
+  );
+  return res.rowCount > 0;
 }
 
 /** Records the outcome, only while this claim still holds the execution; null when it lost it. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Deadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './events.js';
@@ -17,6 +18,8 @@ import {
 import type { ScheduleExecution } from './postgres/schedule-rows.js';
 
 export const DEFAULT_TICK_MS = 15_000;
+const FINISH_RETRY_FIRST_MS = 200;
+const FINISH_RETRY_MAX_MS = 5_000;
 
 export interface Scheduler {
   readonly tickMs: number;
@@ -59,6 +62,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | null = null;
   let stopped = false;
+  /** After stop() has waited: the stores are closing, nothing is retried any more. */
+  let closed = false;
 
   /** A session of this firing on Finn: the one a previous holder stored if Finn still has it, else a new one. */
   async function openSession(claim: Claim, ctx: { requestId: string }): Promise<{ id: string; reached: boolean }> {
@@ -121,9 +126,29 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const result = await run(database, firing);
     if (!result) return;
     firing.releasable = false;
-    const execution = await finishFiring(database, claim, result);
+    const execution = await finish(database, claim, result);
     if (execution) publish(execution);
     else logger.warn({ event: 'schedule_firing_superseded', execution_id: claim.executionId }, 'another instance took this firing over');
+  }
+
+  /**
+   * The prompt has gone out: a lost outcome would let another instance send it again once the lease
+   * ends, so a failed write (a failover, a timeout) is retried while the lease lasts.
+   */
+  async function finish(database: Db, claim: Claim, result: FiringResult): Promise<ScheduleExecution | null> {
+    for (let attempt = 1, delayMs = FINISH_RETRY_FIRST_MS; ; attempt++, delayMs = Math.min(2 * delayMs, FINISH_RETRY_MAX_MS)) {
+      try {
+        return await finishFiring(database, claim, result);
+      } catch (err) {
+        const waitMs = Math.min(delayMs, claim.leaseEndsAt - Date.now());
+        if (closed || waitMs <= 0) throw err;
+        const message = err instanceof Error ? err.message : String(err);
+        logger.warn({ event: 'schedule_firing_finish_retry', execution_id: claim.executionId, attempt, err: message }, 'recording the outcome failed; retrying');
+        // Unreferenced: a retry never holds the process open.
+        await sleep(waitMs, undefined, { ref: false });
+        if (closed) throw err;
+      }
+    }
   }
 
   function track(database: Db, claim: Claim): void {
@@ -189,6 +214,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       const unsent = [...inFlight.values()].filter((f) => f.releasable).map((f) => f.claim);
       const released = db ? release(db, unsent) : Promise.resolve();
       await by.within(Promise.allSettled([released, ticking, ...inFlight.keys()]));
+      closed = true;
     },
   };
   return scheduler;

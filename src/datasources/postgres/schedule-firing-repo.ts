@@ -12,6 +12,8 @@ export interface Claim {
   token: string;
   /** The Finn session a previous holder stored before sending the prompt (takeovers only). */
   sessionId: string | null;
+  /** When the lease ends at the latest (epoch ms, this instance's clock, taken before the claim). */
+  leaseEndsAt: number;
 }
 
 export interface FiringResult {
@@ -50,6 +52,7 @@ function advance(row: DueRow): { next: Date | null; status: ScheduleStatus } {
  */
 export async function claimDue(db: Db, opts: { limit: number; leaseMs: number; token: string }): Promise<Claim[]> {
   if (opts.limit <= 0) return [];
+  const leaseEndsAt = Date.now() + opts.leaseMs;
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<DueRow>(
       `SELECT id, nft_id, prompt, cron, status, next_fire_at, fire_count, max_fires, now() AS db_now FROM schedules
@@ -71,7 +74,7 @@ export async function claimDue(db: Db, opts: { limit: number; leaseMs: number; t
          WHERE id = $1`,
         [row.id, next, status, ins.rows[0] ? 1 : 0, row.next_fire_at],
       );
-      if (ins.rows[0]) claims.push({ executionId: String(ins.rows[0].id), scheduleId: row.id, nftId: row.nft_id, prompt: row.prompt, token: opts.token, sessionId: null });
+      if (ins.rows[0]) claims.push({ executionId: String(ins.rows[0].id), scheduleId: row.id, nftId: row.nft_id, prompt: row.prompt, token: opts.token, sessionId: null, leaseEndsAt });
     }
     return claims;
   });
@@ -86,6 +89,7 @@ export async function reclaimExpired(
   opts: { limit: number; leaseMs: number; token: string; maxAttempts: number },
 ): Promise<{ claims: Claim[]; abandoned: ScheduleExecution[] }> {
   if (opts.limit <= 0) return { claims: [], abandoned: [] };
+  const leaseEndsAt = Date.now() + opts.leaseMs;
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string; schedule_id: string; nft_id: string; attempts: number; session_id: string | null; prompt: string }>(
       `SELECT e.id, e.schedule_id, e.nft_id, e.attempts, e.session_id, s.prompt FROM schedule_executions e JOIN schedules s ON s.id = e.schedule_id
@@ -116,6 +120,7 @@ export async function reclaimExpired(
         prompt: row.prompt,
         token: opts.token,
         sessionId: row.session_id,
+        leaseEndsAt,
       });
     }
     return { claims, abandoned };
@@ -131,14 +136,23 @@ export async function recordSession(q: Queryable, claim: Claim, sessionId: strin
   return res.rowCount > 0;
 }
 
-/** Records the outcome, only while this claim still holds the execution; null when it lost it. */
+/**
+ * Records the outcome, only while this claim still holds the execution; null when it lost it.
+ * Idempotent: the finished row keeps the claim's token, so a retry after a write whose reply was
+ * lost finds the outcome this claim recorded instead of taking it for another instance's.
+ */
 export async function finishFiring(q: Queryable, claim: Claim, result: FiringResult): Promise<ScheduleExecution | null> {
   const res = await q.query(
-    `UPDATE schedule_executions SET status = $3, message_id = $4, session_id = $5, error = $6, claim_token = NULL, lease_until = NULL
+    `UPDATE schedule_executions SET status = $3, message_id = $4, session_id = $5, error = $6, lease_until = NULL
      WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' RETURNING ${EXECUTION_COLUMNS}`,
     [claim.executionId, claim.token, result.status, result.messageId ?? null, result.sessionId ?? null, result.error ?? null],
   );
-  return res.rows[0] ? toExecution(res.rows[0]) : null;
+  if (res.rows[0]) return toExecution(res.rows[0]);
+  const done = await q.query(
+    `SELECT ${EXECUTION_COLUMNS} FROM schedule_executions WHERE id = $1 AND claim_token = $2 AND status <> 'RUNNING'`,
+    [claim.executionId, claim.token],
+  );
+  return done.rows[0] ? toExecution(done.rows[0]) : null;
 }
 
 /**

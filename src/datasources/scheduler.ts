@@ -182,7 +182,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (stopped) return release(database, due);
     for (const claim of due) track(database, claim);
     const orphans = await reclaimExpired(database, { ...base, limit: maxInFlight - inFlight.size, maxAttempts: deps.maxAttempts ?? 3 });
-    for (const e of orphans.abandoned) publish(e);
+    for (const e of orphans.ended) publish(e);
     if (stopped) return release(database, orphans.claims);
     for (const claim of orphans.claims) {
       logger.warn({ event: 'schedule_firing_taken_over', execution_id: claim.executionId }, 'took over a firing whose lease expired');

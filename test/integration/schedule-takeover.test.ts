@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, TEST_JWT_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { CREATE_SCHEDULE, executionsOf, giveWallet, makeDue, sql } from '../helpers/schedules.js';
+import { CREATE_SCHEDULE, createSchedule, executionsOf, giveWallet, makeDue, sql } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { freePort, spawnDixie, type DixieProcess } from '../helpers/spawn-dixie.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   schema = await createTestSchema(tag);
   sim = await startFinnSim();
   sim.control.absent('cron.register');
-  giveWallet(sim, owner, 200, ['mibera:kill', 'mibera:sent']);
+  giveWallet(sim, owner, 200, ['mibera:kill', 'mibera:sent', 'mibera:orphan']);
 });
 
 afterEach(async () => {
@@ -67,7 +67,7 @@ async function childWithSchedule(input: { nftId: string; expression: string; pro
 }
 
 async function startSurvivor(): Promise<TestDixie> {
-  const d = await startDixie({ sim, env: { DATABASE_URL: schema.url }, schedulerTickMs: 200 });
+  const d = await startDixie({ sim, env: { DATABASE_URL: schema.url, DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json') }, schedulerTickMs: 200 });
   survivors.push(d);
   return d;
 }
@@ -135,5 +135,43 @@ describe('an instance dying mid-firing', () => {
     expect(rows[0]).toMatchObject({ id: claimed!.id, status: 'SUCCESS', attempts: 2 });
     expect(promptsFor(claimed!.id)).toBe(1);
     expect(other.logs.filter((l) => l.event === 'schedule_fired' && l.execution_id === String(claimed!.id))).toHaveLength(1);
+  });
+});
+
+describe('an orphaned firing of a schedule that changed status meanwhile', () => {
+  it('is SKIPPED, not sent, when the schedule was cancelled or paused; a completed schedule’s last firing is still sent', { timeout: 60_000 }, async () => {
+    const d = await startSurvivor();
+    const ids: Record<string, string> = {};
+    for (const status of ['CANCELLED', 'PAUSED', 'COMPLETED']) {
+      const res = await createSchedule(d, owner, { nftId: 'mibera:orphan', expression: 'every 2 hours', prompt: `orphan of ${status}` });
+      expect(res.body.errors).toBeUndefined();
+      ids[status] = res.body.data!.createSchedule.schedule.id;
+    }
+    // An instance claimed a firing of each, then vanished; the user then cancelled, paused, or it was the last one.
+    for (const [status, id] of Object.entries(ids)) {
+      await sql(schema.url, `UPDATE schedules SET status = $2, next_fire_at = CASE WHEN $2 = 'PAUSED' THEN next_fire_at END WHERE id = $1`, [id, status]);
+      await sql(
+        schema.url,
+        `INSERT INTO schedule_executions (schedule_id, nft_id, source, fire_at, status, claim_token, lease_until, fired_at)
+         VALUES ($1, 'mibera:orphan', 'dixie', now() - interval '3 minutes', 'RUNNING', 'vanished-instance', now() - interval '1 second', now() - interval '3 minutes')`,
+        [id],
+      );
+    }
+    await waitFor(async () => {
+      const rows = await Promise.all(Object.values(ids).map((id) => executionsOf(schema.url, id)));
+      return rows.every((r) => r[0]?.status !== 'RUNNING');
+    }, { timeoutMs: 20_000, what: 'the orphans handled' });
+
+    const [cancelled] = await executionsOf(schema.url, ids.CANCELLED!);
+    const [paused] = await executionsOf(schema.url, ids.PAUSED!);
+    const [completed] = await executionsOf(schema.url, ids.COMPLETED!);
+    expect(cancelled).toMatchObject({ status: 'SKIPPED', attempts: 1 });
+    expect(paused).toMatchObject({ status: 'SKIPPED', attempts: 1 });
+    expect(completed).toMatchObject({ status: 'SUCCESS', attempts: 2 });
+    expect([cancelled, paused, completed].map((r) => promptsFor(r!.id))).toEqual([0, 0, 1]);
+    // Every outcome is published, a skipped one too.
+    for (const r of [cancelled, paused, completed]) {
+      expect(d.logs.filter((l) => l.event === 'schedule_fired' && l.execution_id === String(r!.id))).toEqual([expect.objectContaining({ status: r!.status })]);
+    }
   });
 });

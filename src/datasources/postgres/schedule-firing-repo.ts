@@ -81,31 +81,54 @@ export async function claimDue(db: Db, opts: { limit: number; leaseMs: number; t
 }
 
 /**
+ * Whose orphaned firings are still sent: an ACTIVE schedule, or the COMPLETED one whose last firing
+ * it is. PAUSED, CANCELLED or FAILED came after the claim: the user (or Dixie) stopped the schedule.
+ */
+const STILL_FIRING: readonly ScheduleStatus[] = ['ACTIVE', 'COMPLETED'];
+
+/**
  * Takes over firings whose holder vanished (lease expired): a new token and lease, same execution
- * row. After `maxAttempts` the execution is given up as FAILED (returned in `abandoned`).
+ * row. Those of a schedule stopped meanwhile are SKIPPED, and after `maxAttempts` an execution is
+ * given up as FAILED; both are returned in `ended`, to be published.
  */
 export async function reclaimExpired(
   db: Db,
   opts: { limit: number; leaseMs: number; token: string; maxAttempts: number },
-): Promise<{ claims: Claim[]; abandoned: ScheduleExecution[] }> {
-  if (opts.limit <= 0) return { claims: [], abandoned: [] };
+): Promise<{ claims: Claim[]; ended: ScheduleExecution[] }> {
+  if (opts.limit <= 0) return { claims: [], ended: [] };
   const leaseEndsAt = Date.now() + opts.leaseMs;
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ id: string; schedule_id: string; nft_id: string; attempts: number; session_id: string | null; prompt: string }>(
-      `SELECT e.id, e.schedule_id, e.nft_id, e.attempts, e.session_id, s.prompt FROM schedule_executions e JOIN schedules s ON s.id = e.schedule_id
+    const { rows } = await tx.query<{
+      id: string;
+      schedule_id: string;
+      nft_id: string;
+      attempts: number;
+      session_id: string | null;
+      prompt: string;
+      schedule_status: ScheduleStatus;
+    }>(
+      `SELECT e.id, e.schedule_id, e.nft_id, e.attempts, e.session_id, s.prompt, s.status AS schedule_status
+       FROM schedule_executions e JOIN schedules s ON s.id = e.schedule_id
        WHERE e.status = 'RUNNING' AND e.lease_until < now() ORDER BY e.lease_until LIMIT $1 FOR UPDATE OF e SKIP LOCKED`,
       [opts.limit],
     );
     const claims: Claim[] = [];
-    const abandoned: ScheduleExecution[] = [];
+    const ended: ScheduleExecution[] = [];
+    const end = async (id: string, status: 'SKIPPED' | 'FAILED', error: string) => {
+      const res = await tx.query(
+        `UPDATE schedule_executions SET status = $2, error = $3, claim_token = NULL, lease_until = NULL
+         WHERE id = $1 RETURNING ${EXECUTION_COLUMNS}`,
+        [id, status, error],
+      );
+      ended.push(toExecution(res.rows[0]!));
+    };
     for (const row of rows) {
+      if (!STILL_FIRING.includes(row.schedule_status)) {
+        await end(row.id, 'SKIPPED', `The schedule was ${row.schedule_status} before this firing was done`);
+        continue;
+      }
       if (row.attempts >= opts.maxAttempts) {
-        const res = await tx.query(
-          `UPDATE schedule_executions SET status = 'FAILED', error = $2, claim_token = NULL, lease_until = NULL
-           WHERE id = $1 RETURNING ${EXECUTION_COLUMNS}`,
-          [row.id, `Abandoned after ${row.attempts} attempts`],
-        );
-        abandoned.push(toExecution(res.rows[0]!));
+        await end(row.id, 'FAILED', `Abandoned after ${row.attempts} attempts`);
         continue;
       }
       await tx.query(
@@ -123,7 +146,7 @@ export async function reclaimExpired(
         leaseEndsAt,
       });
     }
-    return { claims, abandoned };
+    return { claims, ended };
   });
 }
 

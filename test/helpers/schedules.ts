@@ -65,6 +65,16 @@ export async function makeDue(url: string, scheduleId: string, agoMs = 1_000): P
   return rows[0]!.next_fire_at;
 }
 
+/** Finn prompts sent for one execution (the scheduler tags them with the execution id). */
+export function promptsFor(sim: FinnSim, executionId: string): number {
+  return sim.control.requests.filter((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`).length;
+}
+
+/** An instance's log lines of `event` about one execution. */
+export function executionLogs(d: TestDixie, event: string, executionId: string) {
+  return d.logs.filter((l) => l.event === event && l.execution_id === executionId);
+}
+
 export async function executionsOf(url: string, scheduleId: string) {
   return sql<{ id: string; status: string; fire_at: Date | null; source: string; attempts: number; error: string | null; message_id: string | null }>(
     url,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { createSchedule, executionsOf, giveWallet, makeDue } from '../helpers/schedules.js';
+import { createSchedule, executionLogs, executionsOf, giveWallet, makeDue, promptsFor } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -22,9 +22,6 @@ let d: TestDixie;
 let dir: string;
 let schema: Awaited<ReturnType<typeof createTestSchema>>;
 
-const promptsFor = (executionId: string) =>
-  sim.control.requests.filter((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`).length;
-const linesFor = (executionId: string, event: string) => d.logs.filter((l) => l.event === event && l.execution_id === executionId);
 
 async function newSchedule(nftId: string): Promise<string> {
   const res = await createSchedule(d, owner, { nftId, expression: 'every 2 hours', prompt: 'write it down' });
@@ -84,9 +81,9 @@ describe('recording the outcome of a firing', () => {
     await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 30_000, what: 'the outcome' });
     const [done] = await executionsOf(schema.url, id);
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 1 });
-    expect(promptsFor(row!.id)).toBe(1);
-    expect(linesFor(row!.id, 'schedule_fired')).toHaveLength(1);
-    expect(linesFor(row!.id, 'schedule_firing_finish_retry').length).toBeGreaterThan(0);
+    expect(promptsFor(sim, row!.id)).toBe(1);
+    expect(executionLogs(d, 'schedule_fired', row!.id)).toHaveLength(1);
+    expect(executionLogs(d, 'schedule_firing_finish_retry', row!.id).length).toBeGreaterThan(0);
   });
 
   it('publishes the outcome once when the reply to its write was lost after PostgreSQL committed it', { timeout: 60_000 }, async () => {
@@ -99,9 +96,9 @@ describe('recording the outcome of a firing', () => {
     proxy.setMode('refuse');
     proxy.setMode('pass');
 
-    await waitFor(() => linesFor(row!.id, 'schedule_fired').length > 0, { timeoutMs: 15_000, what: 'scheduleFired' });
-    expect(linesFor(row!.id, 'schedule_fired')).toEqual([expect.objectContaining({ status: 'SUCCESS' })]);
-    expect(promptsFor(row!.id)).toBe(1);
-    expect(linesFor(row!.id, 'schedule_firing_finish_retry').length).toBeGreaterThan(0);
+    await waitFor(() => executionLogs(d, 'schedule_fired', row!.id).length > 0, { timeoutMs: 15_000, what: 'scheduleFired' });
+    expect(executionLogs(d, 'schedule_fired', row!.id)).toEqual([expect.objectContaining({ status: 'SUCCESS' })]);
+    expect(promptsFor(sim, row!.id)).toBe(1);
+    expect(executionLogs(d, 'schedule_firing_finish_retry', row!.id).length).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScheduleExecution } from '../../src/datasources/schedules.js';
 import { newWallet, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { createSchedule, executionsOf, giveWallet, makeDue, sql } from '../helpers/schedules.js';
+import { createSchedule, executionsOf, giveWallet, makeDue, promptsFor, sql } from '../helpers/schedules.js';
 import { createTestSchema, NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
 
@@ -38,9 +38,6 @@ function listen(d: TestDixie, nftId: string): void {
   })();
 }
 
-/** Finn prompts sent for one execution (the scheduler tags them with the execution id). */
-const promptsFor = (executionId: string) =>
-  sim.control.requests.filter((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`).length;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dixie-fire-'));
@@ -89,7 +86,7 @@ describe('Dixie-fired schedules across two instances (B7 answers 404)', () => {
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(rows.every((r) => r.status === 'SUCCESS' && r.source === 'dixie' && r.attempts === 1)).toBe(true);
     expect(new Set(rows.map((r) => r.fire_at!.toISOString())).size).toBe(rows.length);
-    for (const r of rows) expect(promptsFor(r.id)).toBe(1);
+    for (const r of rows) expect(promptsFor(sim, r.id)).toBe(1);
     // Each firing talks to a session of the schedule's NFT (its personality), as startChat(nftId) does.
     const sessionOf = (executionId: string) =>
       sim.control.requests.find((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`)?.path.split('/')[3];

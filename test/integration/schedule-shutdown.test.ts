@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { createSchedule, executionsOf, giveWallet, makeDue } from '../helpers/schedules.js';
+import { createSchedule, executionLogs, executionsOf, giveWallet, makeDue, promptsFor } from '../helpers/schedules.js';
 import { deadlineIn } from '../../src/deadline.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -31,9 +31,7 @@ async function instance(databaseUrl: string): Promise<TestDixie> {
   return d;
 }
 
-const promptsFor = (executionId: string) =>
-  sim.control.requests.filter((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`).length;
-const firedBy = (d: TestDixie, executionId: string) => d.logs.filter((l) => l.event === 'schedule_fired' && l.execution_id === executionId).length;
+const firedBy = (d: TestDixie, executionId: string) => executionLogs(d, 'schedule_fired', executionId).length;
 
 async function newSchedule(d: TestDixie, nftId: string): Promise<string> {
   const res = await createSchedule(d, owner, { nftId, expression: 'every 2 hours', prompt: 'deploy day' });
@@ -84,7 +82,7 @@ describe('scheduler shutdown', () => {
 
     const [done] = await executionsOf(schema.url, id);
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 1 });
-    expect(promptsFor(row!.id)).toBe(1);
+    expect(promptsFor(sim, row!.id)).toBe(1);
     expect(firedBy(a, row!.id)).toBe(0);
     expect(firedBy(b, row!.id)).toBe(1);
   });
@@ -105,7 +103,7 @@ describe('scheduler shutdown', () => {
     await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 20_000, what: 'the firing' });
     const [done] = await executionsOf(schema.url, id);
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 1, error: null });
-    expect(promptsFor(row!.id)).toBe(1);
+    expect(promptsFor(sim, row!.id)).toBe(1);
     expect(firedBy(a, row!.id)).toBe(0);
     expect(firedBy(b, row!.id)).toBe(1);
   });
@@ -126,7 +124,7 @@ describe('scheduler shutdown', () => {
     await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 30_000, what: 'the takeover' });
     const [done] = await executionsOf(schema.url, id);
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 2 });
-    expect(promptsFor(row!.id)).toBe(1);
+    expect(promptsFor(sim, row!.id)).toBe(1);
     expect(firedBy(b, row!.id)).toBe(1);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, TEST_JWT_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { CREATE_SCHEDULE, createSchedule, executionsOf, giveWallet, makeDue, sql } from '../helpers/schedules.js';
+import { CREATE_SCHEDULE, createSchedule, executionLogs, executionsOf, giveWallet, makeDue, promptsFor, sql } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { freePort, spawnDixie, type DixieProcess } from '../helpers/spawn-dixie.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -72,9 +72,6 @@ async function startSurvivor(): Promise<TestDixie> {
   return d;
 }
 
-/** Finn prompts sent for one execution (the scheduler tags them with the execution id). */
-const promptsFor = (executionId: string) =>
-  sim.control.requests.filter((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`).length;
 
 describe('an instance dying mid-firing', () => {
   it('lets another instance fire the due schedule, once', { timeout: 90_000 }, async () => {
@@ -104,8 +101,8 @@ describe('an instance dying mid-firing', () => {
     const forDue = rows.filter((r) => r.fire_at?.getTime() === dueAt.getTime());
     expect(forDue).toHaveLength(1);
     expect(forDue[0]).toMatchObject({ id: claimed!.id, status: 'SUCCESS', attempts: 2 });
-    expect(other.logs.filter((l) => l.event === 'schedule_firing_taken_over' && l.execution_id === String(claimed!.id))).toHaveLength(1);
-    expect(other.logs.filter((l) => l.event === 'schedule_fired' && l.execution_id === String(claimed!.id))).toHaveLength(1);
+    expect(executionLogs(other, 'schedule_firing_taken_over', String(claimed!.id))).toHaveLength(1);
+    expect(executionLogs(other, 'schedule_fired', String(claimed!.id))).toHaveLength(1);
     const [schedule] = await sql<{ fire_count: number; status: string }>(schema.url, 'SELECT fire_count, status FROM schedules WHERE id = $1', [id]);
     expect(schedule).toMatchObject({ status: 'ACTIVE' });
     expect(schedule!.fire_count).toBe(rows.length);
@@ -133,8 +130,8 @@ describe('an instance dying mid-firing', () => {
     const rows = await executionsOf(schema.url, id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: claimed!.id, status: 'SUCCESS', attempts: 2 });
-    expect(promptsFor(claimed!.id)).toBe(1);
-    expect(other.logs.filter((l) => l.event === 'schedule_fired' && l.execution_id === String(claimed!.id))).toHaveLength(1);
+    expect(promptsFor(sim, claimed!.id)).toBe(1);
+    expect(executionLogs(other, 'schedule_fired', String(claimed!.id))).toHaveLength(1);
   });
 });
 
@@ -168,10 +165,10 @@ describe('an orphaned firing of a schedule that changed status meanwhile', () =>
     expect(cancelled).toMatchObject({ status: 'SKIPPED', attempts: 1 });
     expect(paused).toMatchObject({ status: 'SKIPPED', attempts: 1 });
     expect(completed).toMatchObject({ status: 'SUCCESS', attempts: 2 });
-    expect([cancelled, paused, completed].map((r) => promptsFor(r!.id))).toEqual([0, 0, 1]);
+    expect([cancelled, paused, completed].map((r) => promptsFor(sim, r!.id))).toEqual([0, 0, 1]);
     // Every outcome is published, a skipped one too.
     for (const r of [cancelled, paused, completed]) {
-      expect(d.logs.filter((l) => l.event === 'schedule_fired' && l.execution_id === String(r!.id))).toEqual([expect.objectContaining({ status: r!.status })]);
+      expect(executionLogs(d, 'schedule_fired', String(r!.id))).toEqual([expect.objectContaining({ status: r!.status })]);
     }
   });
 });

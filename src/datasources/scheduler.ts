@@ -100,7 +100,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
     // Stored before sending, so that whoever takes this firing over asks Finn about it first.
     if (session.id !== claim.sessionId && !(await recordSession(database, claim, session.id))) {
-      logger.warn({ event: 'schedule_firing_superseded', execution_id: claim.executionId }, 'another instance took this firing over');
+      // Lost to a takeover, or released by stop() meanwhile (not worth a warning).
+      if (!stopped) logger.warn({ event: 'schedule_firing_superseded', execution_id: claim.executionId }, 'another instance took this firing over');
       return null;
     }
     if (stopped) return null;

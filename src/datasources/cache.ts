@@ -100,6 +100,9 @@ export function createMemoryCache(logger: Logger, maxEntries = 10_000): Cache {
   return cache;
 }
 
+const INVALIDATION_RETRY_MS = 1_000;
+const MAX_PENDING_INVALIDATIONS = 10_000;
+
 /** A generation only has to outlive the loads that read it. */
 const GENERATION_TTL_S = 3600;
 const FILL_IF_CURRENT = `if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
@@ -116,6 +119,34 @@ export function createRedisCache(redis: RedisHandle, logger: Logger): Cache {
   const valueKey = (key: string) => `cache:${key}`;
   const generationKey = (key: string) => `cache-gen:${key}`;
   const drop = (key: string) => () => void redis.client.del(valueKey(key)).catch(() => undefined);
+  const invalidateNow = (key: string) => redis.client.eval(INVALIDATE, 2, generationKey(key), valueKey(key), GENERATION_TTL_S);
+
+  // An invalidation that did not reach Redis is retried until it does: other instances may be
+  // serving the value it removes (a sealed conversation's question, a revoked permission).
+  // Key → when it first failed; given up after a generation's lifetime, or once Redis is closed.
+  const pending = new Map<string, number>();
+  let retryTimer: NodeJS.Timeout | undefined;
+  const retryLater = (key: string) => {
+    if (!pending.has(key) && pending.size < MAX_PENDING_INVALIDATIONS) pending.set(key, Date.now());
+    retryTimer ??= setTimeout(() => void retryPending(), INVALIDATION_RETRY_MS).unref();
+  };
+  const retryPending = async () => {
+    retryTimer = undefined;
+    if (redis.client.status === 'end') return pending.clear();
+    for (const [key, since] of [...pending]) {
+      if (Date.now() - since > GENERATION_TTL_S * 1000) {
+        pending.delete(key);
+        continue;
+      }
+      try {
+        await invalidateNow(key);
+        pending.delete(key);
+      } catch {
+        break;
+      }
+    }
+    if (pending.size > 0) retryTimer ??= setTimeout(() => void retryPending(), INVALIDATION_RETRY_MS).unref();
+  };
   return {
     async get<T>(key: string, schema: z.ZodType<T>) {
       try {
@@ -165,9 +196,10 @@ export function createRedisCache(redis: RedisHandle, logger: Logger): Cache {
     async invalidateAll() {},
     async invalidate(key) {
       try {
-        await redis.client.eval(INVALIDATE, 2, generationKey(key), valueKey(key), GENERATION_TTL_S);
+        await invalidateNow(key);
       } catch (err) {
         warn('delete', err);
+        retryLater(key);
       }
     },
   };

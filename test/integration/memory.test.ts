@@ -11,6 +11,7 @@ import { memoryAs, rawRows, readMemory, startChatOn } from '../helpers/memory.js
 import { giveWallet } from '../helpers/schedules.js';
 import { createTestSchema, NATS_URL, REDIS_URL, uniqueTag } from '../helpers/services.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const tag = uniqueTag('memory');
 const SEAL_KEY = 'memory-seal-key-0123456789abcdef0123456789';
@@ -297,6 +298,30 @@ describe('soul memory without a seal key or a database', () => {
     } finally {
       await noKey.stop();
       await noDb.stop();
+    }
+  });
+});
+
+describe('an invalidation that could not reach Redis', () => {
+  it('is retried until it lands, so a sealed question leaves the projection other instances serve', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', 6379);
+    const env = { DATABASE_URL: schema.url, REDIS_URL: `redis://127.0.0.1:${proxy.port}`, NATS_URL, DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'), DIXIE_MEMORY_SEAL_KEY: SEAL_KEY, DIXIE_MEMORY_PROJECTION_TTL: '600' };
+    const c = await startDixie({ sim, env, redisKeyPrefix: `${tag}:`, natsSubjectPrefix: `${tag}.` });
+    try {
+      const question = 'Where does the queen hide the secret honey?';
+      await c.server.ds.memory.append({ nftId: SHARED, conversationId: 'secret-conv', actorWallet: owner.toLowerCase(), events: [{ type: 'message', payload: { role: 'user', text: question } }] });
+      expect((await readMemory(b, owner, SHARED)).projection.unresolvedQuestions).toContain(question);
+      proxy.setMode('refuse');
+      const sealed = await mutate(c, owner, SEAL, { n: SHARED, c: 'secret-conv' });
+      expect(sealed.body.errors).toBeUndefined();
+      // C could not reach Redis: B still serves the projection cached there …
+      expect((await readMemory(b, owner, SHARED)).projection.unresolvedQuestions).toContain(question);
+      proxy.setMode('pass');
+      // … until C's retry lands.
+      await waitFor(async () => !(await readMemory(b, owner, SHARED)).projection.unresolvedQuestions.includes(question), { timeoutMs: 10_000, intervalMs: 500, what: 'the sealed question gone from B' });
+    } finally {
+      await c.stop();
+      await proxy.close();
     }
   });
 });

@@ -5,6 +5,8 @@ import type { RedisHandle } from './redis.js';
 export interface ReplayGuard {
   /** True the first time `key` is seen within `ttlSeconds`, false for a replay. */
   firstUse(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Keeps a key whose use completed for `ttlSeconds` from now (after a short first hold). */
+  confirm(key: string, ttlSeconds: number): Promise<void>;
   /** Forgets a key whose use did not complete (so a retry of the same request is not a replay). */
   forget(key: string): Promise<void>;
 }
@@ -39,6 +41,12 @@ export function createReplayGuard(redis: RedisHandle | null, logger: Logger, nam
         logger.warn({ event: 'replay_guard_fallback', err: err instanceof Error ? err.message : String(err) }, 'Redis unavailable; replay guard in memory');
         return local(key, ttlSeconds);
       }
+    },
+    async confirm(key, ttlSeconds) {
+      seen.set(key, Date.now() + ttlSeconds * 1000);
+      await redis?.client.set(`${namespace}:${key}`, '1', 'EX', ttlSeconds).catch((err: unknown) => {
+        logger.warn({ event: 'replay_guard_fallback', err: err instanceof Error ? err.message : String(err) }, 'Redis unavailable; replay guard in memory');
+      });
     },
     async forget(key) {
       seen.delete(key);

@@ -3,6 +3,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** How far a callback's timestamp may be from now, and how long an accepted signature is remembered. */
 export const CALLBACK_WINDOW_S = 300;
 export const REPLAY_TTL_S = 600;
+/** How long a signature is held while its callback is being recorded (an instance may die meanwhile). */
+export const REPLAY_PENDING_S = 30;
 
 export type CallbackCheck = 'ok' | 'no_secret' | 'bad_timestamp' | 'bad_signature' | 'stale_timestamp';
 

@@ -1,6 +1,6 @@
 import type { ReplayGuard } from '../datasources/replay-guard.js';
 import type { ScheduleService } from '../datasources/schedules.js';
-import { checkCallback, REPLAY_TTL_S } from '../domain/callback-signature.js';
+import { checkCallback, REPLAY_PENDING_S, REPLAY_TTL_S } from '../domain/callback-signature.js';
 import { LogEvent } from '../log-events.js';
 import { sendError, sendJson } from './http.js';
 import type { RestRequest, RestRoute } from './router.js';
@@ -48,7 +48,9 @@ export function scheduleCallbackRoutes(deps: {
         const check = checkCallback({ secret: deps.secret, scheduleId, timestamp, signature, nowS: nowS() });
         if (check !== 'ok') return reject(check);
         const replayKey = `schedule-callback:${signature}`;
-        if (!(await deps.replay.firstUse(replayKey, REPLAY_TTL_S))) return reject('replay');
+        // Held briefly until the callback is recorded: an instance that dies in between must not
+        // make Finn's retry of the same callback a "replay" for the whole window.
+        if (!(await deps.replay.firstUse(replayKey, REPLAY_PENDING_S))) return reject('replay');
         const messageId = field(r.body, 'messageId');
         let execution;
         try {
@@ -58,6 +60,7 @@ export function scheduleCallbackRoutes(deps: {
           await deps.replay.forget(replayKey);
           throw err;
         }
+        await deps.replay.confirm(replayKey, REPLAY_TTL_S);
         const recordedMessageId = execution?.messageId ?? messageId;
         sendJson(r.res, 200, {
           scheduleId,

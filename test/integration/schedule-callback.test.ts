@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { wsClient } from '../helpers/chat.js';
@@ -60,6 +62,33 @@ afterAll(async () => {
 });
 
 describe('POST /api/schedule/callback', () => {
+  it("holds a callback's signature only briefly until the callback is recorded, then for the whole replay window", async () => {
+    const id = await newSchedule();
+    const ts = String(nowS());
+    const sig = signCallback('test-secret', id, ts);
+    const key = `${tag}:replay:schedule-callback:${sig}`;
+    const redis = new Redis(REDIS_URL);
+    const lock = new pg.Client({ connectionString: schema.url });
+    await lock.connect();
+    try {
+      // The schedule row held: the callback is checked and waits to be recorded.
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM schedules WHERE id = $1 FOR UPDATE', [id]);
+      const answer = postCallback(a.url, { scheduleId: id }, { timestamp: ts, signature: sig });
+      const held = await waitFor(async () => {
+        const ttl = await redis.ttl(key);
+        return ttl > 0 ? ttl : null;
+      }, { what: 'the signature held' });
+      expect(held).toBeLessThanOrEqual(30);
+      await lock.query('COMMIT');
+      expect((await answer).status).toBe(200);
+      expect(await redis.ttl(key)).toBeGreaterThan(500);
+    } finally {
+      await lock.end();
+      redis.disconnect();
+    }
+  });
+
   it('records a valid callback once and answers the execution', async () => {
     const id = await newSchedule();
     const res = await postCallback(a.url, { scheduleId: id, messageId: 'msg-valid' });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Deadline } from '../deadline.js';
 import { endsTurn } from '../domain/chat-events.js';
 import { createTurnAssembler, type NewMemoryEvent } from '../domain/memory-events.js';
@@ -17,7 +18,7 @@ export interface MemoryWriterOptions {
 
 const DEFAULTS: MemoryWriterOptions = { attempts: 4, baseDelayMs: 100, maxSessions: 10_000 };
 
-type Batch = { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[] };
+type Batch = { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[]; batchId: string };
 
 interface SessionState {
   nftId: string;
@@ -48,13 +49,15 @@ export function createMemoryWriter(deps: { streams: ChatStreamManager; nfts: Nft
   };
 
   async function write(sessionId: string, s: SessionState, events: NewMemoryEvent[]): Promise<void> {
+    // One id for every attempt: a retry after a COMMIT whose reply was lost is not appended twice.
+    const batchId = randomUUID();
     for (let attempt = 1; ; attempt++) {
       try {
         if (!(await isOwner(s))) {
           deps.logger.debug({ event: 'memory_not_owner', nft_id: s.nftId, session_id: sessionId, events: events.length }, 'wallet does not own the NFT: not recorded');
           return;
         }
-        await deps.append({ nftId: s.nftId, conversationId: sessionId, actorWallet: s.wallet.toLowerCase(), events });
+        await deps.append({ nftId: s.nftId, conversationId: sessionId, actorWallet: s.wallet.toLowerCase(), events, batchId });
         return;
       } catch (err) {
         const fields = { nft_id: s.nftId, session_id: sessionId, events: events.length, attempts: attempt, err: err instanceof Error ? err.message : String(err) };

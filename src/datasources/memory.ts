@@ -55,7 +55,8 @@ export interface MemoryService {
   /** Per-request access answers and the projection DataLoader. */
   forRequest(access: Access): MemoryRequest;
   /** Appends one batch of a conversation (one transaction) and invalidates the NFT's projection everywhere. */
-  append(batch: { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[] }): Promise<string[]>;
+  /** `batchId` makes a retried batch idempotent (see memory-repo appendEvents). */
+  append(batch: { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[]; batchId?: string }): Promise<string[]>;
   events(nftId: string, role: MemoryRole, args: EventsArgs): Promise<Page<MemoryEventView>>;
   conversations(nftId: string, args: { first: number | null; after: string | null; includeSealed: boolean }): Promise<Page<repo.ConversationRow>>;
   /** Cached projections (DIXIE_MEMORY_PROJECTION_TTL), the misses computed in one batch. */

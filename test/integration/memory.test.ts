@@ -325,3 +325,19 @@ describe('an invalidation that could not reach Redis', () => {
     }
   });
 });
+
+describe('a memory batch whose COMMIT reply is lost', () => {
+  it('is not appended twice when the writer retries it with the same batch id', async () => {
+    const batch = { nftId: NFT, conversationId: 'retried-conv', actorWallet: owner.toLowerCase(), events: [{ type: 'message' as const, payload: { role: 'user', text: 'count me once' } }] };
+    // The first attempt committed, its reply never came: the writer retries the same batch.
+    expect(await a.server.ds.memory.append({ ...batch, batchId: 'batch-1' })).toHaveLength(1);
+    expect(await a.server.ds.memory.append({ ...batch, batchId: 'batch-1' })).toEqual([]);
+    // The next batch of the conversation is appended, and so is one without an id.
+    expect(await a.server.ds.memory.append({ ...batch, batchId: 'batch-2' })).toHaveLength(1);
+    expect(await a.server.ds.memory.append(batch)).toHaveLength(1);
+    const rows = await rawRows(tag, 'SELECT id FROM memory_events WHERE conversation_id = $1', ['retried-conv']);
+    expect(rows).toHaveLength(3);
+    const [conv] = await rawRows(tag, 'SELECT event_count FROM memory_conversations WHERE conversation_id = $1', ['retried-conv']);
+    expect(conv!.event_count).toBe(3);
+  });
+});

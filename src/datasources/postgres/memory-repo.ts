@@ -76,17 +76,22 @@ export async function insertEvents(tx: Queryable, nftId: string, conversationId:
  */
 export async function appendEvents(
   db: Db,
-  batch: { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[] },
+  batch: { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[]; batchId?: string },
   cipherFor: (conversationId: string) => ConversationCipher | null,
 ): Promise<string[]> {
   if (!batch.events.length) return [];
   return db.transaction(async (tx) => {
+    // A batch with an id is appended once: the same id as the conversation's last batch means a
+    // retry of a transaction that did commit (its reply was lost), and no row comes back.
     const conv = await tx.query<{ sealed_at: unknown; deleted_at: unknown }>(
-      `INSERT INTO memory_conversations (nft_id, conversation_id, event_count) VALUES ($1, $2, $3)
-       ON CONFLICT (nft_id, conversation_id) DO UPDATE SET event_count = memory_conversations.event_count + EXCLUDED.event_count, last_event_at = now()
+      `INSERT INTO memory_conversations (nft_id, conversation_id, event_count, last_batch_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (nft_id, conversation_id) DO UPDATE
+         SET event_count = memory_conversations.event_count + EXCLUDED.event_count, last_event_at = now(), last_batch_id = EXCLUDED.last_batch_id
+         WHERE EXCLUDED.last_batch_id IS NULL OR memory_conversations.last_batch_id IS DISTINCT FROM EXCLUDED.last_batch_id
        RETURNING sealed_at, deleted_at`,
-      [batch.nftId, batch.conversationId, batch.events.length],
+      [batch.nftId, batch.conversationId, batch.events.length, batch.batchId ?? null],
     );
+    if (conv.rowCount === 0) return [];
     if (conv.rows[0]?.deleted_at) {
       return insertEvents(tx, batch.nftId, batch.conversationId, batch.actorWallet, batch.events.map((e) => ({ type: e.type, payload: null, sealed: null, erased: true })));
     }

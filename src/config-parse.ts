@@ -33,6 +33,7 @@ export interface EnvReader {
 const INTEGER = /^[+-]?\d+$/;
 // eslint-disable-next-line no-control-regex -- exactly what it looks for
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+const NOT_IN_A_HEADER = 'contains a line break or control character, which an HTTP header cannot carry';
 
 export function createEnvReader(env: Env): EnvReader {
   const problems: string[] = [];
@@ -53,13 +54,13 @@ export function createEnvReader(env: Env): EnvReader {
     secret(name, opts = {}) {
       const value = env[name] ?? '';
       if (value.trim() === '') return '';
-      if (opts.header && CONTROL.test(value)) problem(name, 'contains a line break or control character, which an HTTP header cannot carry');
+      if (opts.header && CONTROL.test(value)) problem(name, NOT_IN_A_HEADER);
       else if (value !== value.trim()) warn(name, 'has leading or trailing whitespace, used as part of the secret (a newline left from a file?)');
       return value;
     },
     headerKey(name) {
       const value = (env[name] ?? '').trim();
-      if (CONTROL.test(value)) problem(name, 'contains a line break or control character, which an HTTP header cannot carry');
+      if (CONTROL.test(value)) problem(name, NOT_IN_A_HEADER);
       else if (value !== '' && value !== env[name]) warn(name, 'leading or trailing whitespace removed: a header cannot carry it');
       return value;
     },

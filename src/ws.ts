@@ -2,9 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Context as WsContext, SubscribePayload } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { GraphQLError, getOperationAST, type execute, type ExecutionArgs, type subscribe } from 'graphql';
-import { credentialsFromHeaders, resolveViewer } from './datasources/identity.js';
+import { credentialsFromHeaders, presentsAgent, resolveViewer } from './datasources/identity.js';
 import type { Datasources } from './datasources/index.js';
 import type { Viewer } from './domain/viewer.js';
 import { clientIpOf } from './domain/client-ip.js';
@@ -83,6 +84,45 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
   const release = (state: ConnectionState | undefined, id: string) => {
     if (state?.counted.delete(id)) subscriptions.release(state.identity);
   };
+  /** Checks and prepares one operation, inside its request scope: the execution args, or the errors that answer it. */
+  async function prepare(ctx: WsContext<Record<string, unknown> | undefined, WsExtra>, id: string, payload: SubscribePayload, state: ConnectionState, scope: RequestScope): Promise<ExecutionArgs | readonly GraphQLError[]> {
+    const denied = await checkWsOperation(ds, state.viewer, state.clientIp);
+    if (denied) return denied;
+    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+      ...ctx,
+      req: ctx.extra.request,
+      socket: ctx.extra.socket,
+      params: payload,
+      request: WS_REQUEST,
+      requestId: scope.requestId,
+      clientIp: state.clientIp,
+      viewer: state.viewer,
+    });
+    let document: ExecutionArgs['document'];
+    try {
+      document = parse(payload.query);
+    } catch (err) {
+      // A coded parse failure (e.g. QUERY_TOO_COMPLEX from the token limit) answers the operation instead of closing the socket.
+      if (err instanceof GraphQLError) return [err];
+      throw err;
+    }
+    const rootValue: WsRoot = { execute, subscribe, scope };
+    const args: ExecutionArgs = {
+      schema,
+      operationName: payload.operationName,
+      document,
+      variableValues: payload.variables,
+      contextValue: await contextFactory(),
+      rootValue,
+    };
+    const errors = validate(args.schema, args.document);
+    if (errors.length) return errors;
+    if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
+      if (!subscriptions.tryAcquire(state.identity)) return [tooManySubscriptions()];
+      state.counted.add(id);
+    }
+    return args;
+  }
   const server = useServer<Record<string, unknown> | undefined, { state?: ConnectionState }>(
     {
       onConnect: async (ctx) => {
@@ -91,7 +131,7 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
         const credentials = credentialsFromHeaders(payloadGetter(ctx.connectionParams));
         // Agent credentials cost a Finn call to check: like an HTTP request carrying them, the
         // connection spends its IP's budget first, so fresh signatures cannot flood Finn.
-        if (!credentials.authorization && (credentials.tbaAddress || credentials.tbaSignature || credentials.tbaTimestamp)) {
+        if (presentsAgent(credentials)) {
           const verdict = await ds.rateLimiter.check(`ip:${clientIp}`);
           if (verdict && !verdict.allowed) {
             extra.socket.close(CLOSE_TOO_MANY_REQUESTS, JSON.stringify({ code: 'RATE_LIMITED', retryAfter: verdict.retryAfterS }));
@@ -123,44 +163,7 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
         try {
           // One request id per operation, as per HTTP request: every log line of it carries the id.
           const scope = { requestId: randomUUID() };
-          const prepared = await requestScope.run(scope, async () => {
-            const denied = await checkWsOperation(ds, state.viewer, state.clientIp);
-            if (denied) return denied;
-            const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-              ...ctx,
-              req: ctx.extra.request,
-              socket: ctx.extra.socket,
-              params: payload,
-              request: WS_REQUEST,
-              requestId: scope.requestId,
-              clientIp: state.clientIp,
-              viewer: state.viewer,
-            });
-            let document: ExecutionArgs['document'];
-            try {
-              document = parse(payload.query);
-            } catch (err) {
-              // A coded parse failure (e.g. QUERY_TOO_COMPLEX from the token limit) answers the operation instead of closing the socket.
-              if (err instanceof GraphQLError) return [err];
-              throw err;
-            }
-            const rootValue: WsRoot = { execute, subscribe, scope };
-            const args: ExecutionArgs = {
-              schema,
-              operationName: payload.operationName,
-              document,
-              variableValues: payload.variables,
-              contextValue: await contextFactory(),
-              rootValue,
-            };
-            const errors = validate(args.schema, args.document);
-            if (errors.length) return errors;
-            if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
-              if (!subscriptions.tryAcquire(state.identity)) return [tooManySubscriptions()];
-              state.counted.add(id);
-            }
-            return args;
-          });
+          const prepared = await requestScope.run(scope, () => prepare(ctx, id, payload, state, scope));
           // Only a subscription that was let through is counted: anything else executing is a query or mutation.
           answering = !Array.isArray(prepared) && !state.counted.has(id);
           return prepared;

@@ -126,9 +126,12 @@ export function createRedisCache(redis: RedisHandle, logger: Logger): Cache {
   // Key → when it first failed; given up after a generation's lifetime, or once Redis is closed.
   const pending = new Map<string, number>();
   let retryTimer: NodeJS.Timeout | undefined;
+  const scheduleRetry = () => {
+    retryTimer ??= setTimeout(() => void retryPending(), INVALIDATION_RETRY_MS).unref();
+  };
   const retryLater = (key: string) => {
     if (!pending.has(key) && pending.size < MAX_PENDING_INVALIDATIONS) pending.set(key, Date.now());
-    retryTimer ??= setTimeout(() => void retryPending(), INVALIDATION_RETRY_MS).unref();
+    scheduleRetry();
   };
   const retryPending = async () => {
     retryTimer = undefined;
@@ -145,7 +148,7 @@ export function createRedisCache(redis: RedisHandle, logger: Logger): Cache {
         break;
       }
     }
-    if (pending.size > 0) retryTimer ??= setTimeout(() => void retryPending(), INVALIDATION_RETRY_MS).unref();
+    if (pending.size > 0) scheduleRetry();
   };
   return {
     async get<T>(key: string, schema: z.ZodType<T>) {

@@ -12,6 +12,11 @@ export interface Credentials {
   tbaTimestamp?: string | null;
 }
 
+/** Agent (TBA) credentials and no Authorization: checking them costs a Finn call (B9). */
+export function presentsAgent(creds: Credentials): boolean {
+  return !creds.authorization?.trim() && !!(creds.tbaAddress || creds.tbaSignature || creds.tbaTimestamp);
+}
+
 type IdentityDeps = Pick<Datasources, 'config' | 'allowlist' | 'tba' | 'tokens'>;
 
 /**
@@ -22,7 +27,7 @@ type IdentityDeps = Pick<Datasources, 'config' | 'allowlist' | 'tba' | 'tokens'>
 export async function resolveViewer(ds: IdentityDeps, creds: Credentials, ctx?: FinnCallContext): Promise<Viewer> {
   const auth = creds.authorization?.trim();
   if (auth) return fromAuthorization(ds, auth);
-  if (creds.tbaAddress || creds.tbaSignature || creds.tbaTimestamp) {
+  if (presentsAgent(creds)) {
     if (!creds.tbaAddress || !creds.tbaSignature || !creds.tbaTimestamp) return INVALID_CREDENTIALS;
     const agent = await ds.tba.verify(creds.tbaAddress, creds.tbaSignature, creds.tbaTimestamp, ctx);
     return agent ? { kind: 'agent', ...agent } : INVALID_CREDENTIALS;

@@ -11,6 +11,18 @@ const ACK_WAIT_MS = 30_000;
 /** Wait before redelivery n (1-based): 1 s, 2 s, 4 s … capped at 30 s. */
 export const redeliveryDelayMs = (attempt: number): number => Math.min(30_000, 1_000 * 2 ** Math.max(0, attempt - 1));
 
+export const NOT_JSON: unique symbol = Symbol('not JSON');
+
+/** A message's JSON body, or NOT_JSON (logged as nats_bad_message): core and JetStream messages alike. */
+export function jsonOf(msg: { json(): unknown }, subject: string, logger: Logger): unknown {
+  try {
+    return msg.json();
+  } catch {
+    logger.warn({ event: 'nats_bad_message', subject }, 'ignored a non-JSON NATS message');
+    return NOT_JSON;
+  }
+}
+
 /** A stream name from a subject (stream names may not hold '.', '*', '>' or whitespace). */
 export const streamNameFor = (subject: string): string => subject.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase();
 
@@ -24,13 +36,15 @@ export interface DurableHandler {
  * every instance, acknowledging a message only after its handler succeeded: a message published
  * while no instance runs, or whose handler failed (PostgreSQL down), or that was in flight when an
  * instance died, is delivered again. Resolves null when the server has no JetStream (or the
- * subject already belongs to another stream), so the caller can fall back to a plain subscription.
+ * subject already belongs to another stream, or the consumer cannot be read), logged, so the
+ * caller can fall back to a plain subscription; never rejects.
  */
 export async function consumeDurable(
   nc: NatsConnection,
   opts: { subject: string; durable: string; handler: DurableHandler; logger: Logger },
 ): Promise<(() => Promise<void>) | null> {
   const stream = streamNameFor(opts.subject);
+  let messages: ConsumerMessages;
   try {
     const jsm = await nc.jetstreamManager({ timeout: 2_000 });
     const exists = await jsm.streams.info(stream).then(() => true, () => false);
@@ -45,12 +59,12 @@ export async function consumeDurable(
       });
     }
     await jsm.consumers.add(stream, { durable_name: opts.durable, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS), max_deliver: MAX_DELIVER });
+    const consumer = await nc.jetstream().consumers.get(stream, opts.durable);
+    messages = await consumer.consume({ max_messages: 64 });
   } catch (err) {
     opts.logger.warn({ event: LogEvent.natsJetstreamUnavailable, subject: opts.subject, err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: plain subscription, at most once');
     return null;
   }
-  const consumer = await nc.jetstream().consumers.get(stream, opts.durable);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 64 });
   const done = (async () => {
     for await (const m of messages) await deliver(m, opts);
   })();
@@ -62,13 +76,8 @@ export async function consumeDurable(
 
 async function deliver(m: JsMsg, opts: { subject: string; handler: DurableHandler; logger: Logger }): Promise<void> {
   const attempt = m.info.redeliveryCount;
-  let data: unknown;
-  try {
-    data = m.json();
-  } catch {
-    opts.logger.warn({ event: 'nats_bad_message', subject: opts.subject }, 'ignored a non-JSON NATS message');
-    return m.term();
-  }
+  const data = jsonOf(m, opts.subject, opts.logger);
+  if (data === NOT_JSON) return m.term();
   try {
     await opts.handler(data, { msgId: m.headers?.get('Nats-Msg-Id') || null, attempt });
     m.ack();

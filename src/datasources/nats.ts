@@ -1,8 +1,7 @@
 import { connect, headers as natsHeaders, type NatsConnection, type Subscription } from 'nats';
-import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
 import { createDependencyState } from './dependency-state.js';
-import { consumeDurable, type DurableHandler } from './nats-durable.js';
+import { consumeDurable, jsonOf, NOT_JSON, type DurableHandler } from './nats-durable.js';
 
 export interface NatsMessageMeta {
   subject: string;
@@ -58,13 +57,8 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
       queue: w.queue,
       callback: (err, msg) => {
         if (err) return;
-        let data: unknown;
-        try {
-          data = msg.json();
-        } catch {
-          opts.logger.warn({ event: 'nats_bad_message', subject: w.subject }, 'ignored a non-JSON NATS message');
-          return;
-        }
+        const data = jsonOf(msg, w.subject, opts.logger);
+        if (data === NOT_JSON) return;
         const msgId = msg.headers?.get('Nats-Msg-Id') || null;
         Promise.resolve(w.handler(data, { subject: w.subject, msgId })).catch((e: unknown) =>
           opts.logger.error({ event: 'nats_handler_failed', subject: w.subject, err: String(e) }, 'NATS handler failed'),
@@ -81,13 +75,7 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
       attach(conn, w);
       return () => w.sub?.unsubscribe();
     };
-    d.stop = consumeDurable(conn, { subject: prefix + d.subject, durable: d.durable, handler: d.handler, logger: opts.logger }).then(
-      (stop) => stop ?? fallback(),
-      (err: unknown) => {
-        opts.logger.warn({ event: LogEvent.natsJetstreamUnavailable, subject: d.subject, err: String(err) }, 'JetStream consumer failed: plain subscription, at most once');
-        return fallback();
-      },
-    );
+    d.stop = consumeDurable(conn, { subject: prefix + d.subject, durable: d.durable, handler: d.handler, logger: opts.logger }).then((stop) => stop ?? fallback());
   };
   const stopDurable = async (d: Durable) => {
     const stop = await d.stop?.catch(() => undefined);

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { signCallback, type FinnSim } from '../finn-sim/index.js';
 import { walletAuth } from './auth.js';
-import type { TestDixie } from './dixie.js';
+import { waitFor, type TestDixie } from './dixie.js';
 
 export const CREATE_SCHEDULE = /* GraphQL */ `
   mutation Create($input: CreateScheduleInput!) {
@@ -53,6 +53,12 @@ export async function sql<R extends Record<string, unknown> = Record<string, unk
   } finally {
     await client.end();
   }
+}
+
+/** Waits until the schedule's first execution is no longer RUNNING, and returns it. */
+export async function settledExecution(url: string, scheduleId: string, timeoutMs: number) {
+  await waitFor(async () => (await executionsOf(url, scheduleId))[0]?.status !== 'RUNNING', { timeoutMs, what: 'the firing settled' });
+  return (await executionsOf(url, scheduleId))[0]!;
 }
 
 /** Makes a schedule due now (its next fire time in the past). */

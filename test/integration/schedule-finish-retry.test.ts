@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { createSchedule, executionLogs, executionsOf, giveWallet, makeDue, promptsFor } from '../helpers/schedules.js';
+import { createSchedule, executionLogs, executionsOf, giveWallet, makeDue, promptsFor, settledExecution } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { startFinnSim, type FinnSim } from '../finn-sim/index.js';
@@ -21,7 +21,6 @@ let proxy: TcpProxy;
 let d: TestDixie;
 let dir: string;
 let schema: Awaited<ReturnType<typeof createTestSchema>>;
-
 
 async function newSchedule(nftId: string): Promise<string> {
   const res = await createSchedule(d, owner, { nftId, expression: 'every 2 hours', prompt: 'write it down' });
@@ -78,8 +77,7 @@ describe('recording the outcome of a firing', () => {
     });
     proxy.setMode('pass');
 
-    await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 30_000, what: 'the outcome' });
-    const [done] = await executionsOf(schema.url, id);
+    const done = await settledExecution(schema.url, id, 30_000);
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 1 });
     expect(promptsFor(sim, row!.id)).toBe(1);
     expect(executionLogs(d, 'schedule_fired', row!.id)).toHaveLength(1);

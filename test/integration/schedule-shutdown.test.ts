@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, writeAllowlist } from '../helpers/auth.js';
-import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { createSchedule, executionLogs, executionsOf, giveWallet, makeDue, promptsFor } from '../helpers/schedules.js';
+import { startDixie, type TestDixie } from '../helpers/dixie.js';
+import { createSchedule, executionLogs, executionsOf, giveWallet, makeDue, promptsFor, settledExecution } from '../helpers/schedules.js';
 import { deadlineIn } from '../../src/deadline.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -78,9 +78,7 @@ describe('scheduler shutdown', () => {
     const [row] = await executionsOf(schema.url, id);
     expect(row).toBeDefined();
     const b = await instance(schema.url);
-    await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 20_000, what: 'the firing' });
-
-    const [done] = await executionsOf(schema.url, id);
+    const done = await settledExecution(schema.url, id, 20_000);
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 1 });
     expect(promptsFor(sim, row!.id)).toBe(1);
     expect(firedBy(a, row!.id)).toBe(0);
@@ -100,8 +98,7 @@ describe('scheduler shutdown', () => {
     sim.control.hang('sessions.create', false);
 
     const b = await instance(schema.url);
-    await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 20_000, what: 'the firing' });
-    const [done] = await executionsOf(schema.url, id);
+    const done = await settledExecution(schema.url, id, 20_000);
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 1, error: null });
     expect(promptsFor(sim, row!.id)).toBe(1);
     expect(firedBy(a, row!.id)).toBe(0);
@@ -121,8 +118,7 @@ describe('scheduler shutdown', () => {
 
     // After the lease another instance takes it over and finds the prompt on Finn.
     const b = await instance(schema.url);
-    await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status !== 'RUNNING', { timeoutMs: 30_000, what: 'the takeover' });
-    const [done] = await executionsOf(schema.url, id);
+    const done = await settledExecution(schema.url, id, 30_000);
     expect(done).toMatchObject({ id: row!.id, status: 'SUCCESS', attempts: 2 });
     expect(promptsFor(sim, row!.id)).toBe(1);
     expect(firedBy(b, row!.id)).toBe(1);

@@ -12,6 +12,7 @@ export const LogEvent = {
   natsMessageAbandoned: 'nats_message_abandoned',
   natsJetstreamUnavailable: 'nats_jetstream_unavailable',
   cacheValueInvalid: 'cache_value_invalid',
+  scheduleOrphanCron: 'schedule_orphan_cron',
   shutdownStarted: 'shutdown_started',
   shutdownFinished: 'shutdown_finished',
 } as const;

@@ -28,7 +28,7 @@ import { createChatStreamManager, type ChatStreamManager, type ChatStreamOptions
 import { createChatSessionRepo } from './postgres/chat-session-repo.js';
 import { createKnowledgeVoteRepo, type KnowledgeVoteRepo } from './postgres/knowledge-vote-repo.js';
 import { createScheduleService, type ScheduleService } from './schedules.js';
-import { createScheduler, DEFAULT_TICK_MS, firingLeaseMs, type Scheduler } from './scheduler.js';
+import { createScheduler, DEFAULT_TICK_MS, firingLeaseMs, pendingStaleMs, type Scheduler } from './scheduler.js';
 import { createFleetGovernor } from './fleet-governor.js';
 import { createReplayGuard, type ReplayGuard } from './replay-guard.js';
 import { createAutonomousService, type AutonomousService } from './autonomous.js';
@@ -128,7 +128,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   governors.register(createFleetGovernor({ db, tickMs, liveStreams: () => chatStreams.liveStreams() }));
   const schedules = createScheduleService({ db, finn, events, logger, publicUrl: config.publicUrl });
   const leaseMs = firingLeaseMs(config.finn.timeoutMs, config.finn.messageTimeoutMs, tickMs);
-  const scheduler = createScheduler({ db, finn, events, logger, tickMs, leaseMs });
+  const scheduler = createScheduler({ db, finn, events, logger, tickMs, leaseMs, pendingStaleMs: pendingStaleMs(config.finn.timeoutMs) });
   const replayGuard = createReplayGuard(redis, logger);
   const autonomous = createAutonomousService({ db, cache, nats, logger, ttlSeconds: config.autonomousPermissionTtl, defaultBudget: config.autonomousBudget });
   const reputation = createReputationService({ db, nats, logger });

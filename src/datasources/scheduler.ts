@@ -6,6 +6,7 @@ import type { EventBus } from './events.js';
 import type { Finn } from './finn/index.js';
 import { toClientError } from './finn/errors.js';
 import type { Db } from './postgres/index.js';
+import { failStalePending } from './postgres/schedule-repo.js';
 import {
   claimDue,
   finishFiring,
@@ -41,6 +42,8 @@ export interface SchedulerDeps {
   leaseMs: number;
   maxInFlight?: number;
   maxAttempts?: number;
+  /** Longer than any createSchedule can hold a schedule PENDING; older PENDING rows were cut by a crash. */
+  pendingStaleMs: number;
 }
 
 /** The lease outlives a firing: session creation plus the synchronous message call, plus slack. */
@@ -48,12 +51,22 @@ export function firingLeaseMs(finnTimeoutMs: number, messageTimeoutMs: number, t
   return finnTimeoutMs + messageTimeoutMs + Math.max(2 * tickMs, 5_000);
 }
 
+/** createSchedule holds a schedule PENDING for one B7 call (at most the Finn timeout) and two writes. */
+export function pendingStaleMs(finnTimeoutMs: number): number {
+  return 2 * finnTimeoutMs + 60_000;
+}
+
+const STALE_SWEEP_LIMIT = 100;
+
 interface Firing {
   claim: Claim;
   releasable: boolean;
 }
 
-/** Dixie's own firing of schedules Finn does not hold (B7 answered 404). Runs on every instance. */
+/**
+ * Dixie's own firing of schedules Finn does not hold (B7 answered 404), and the sweep of schedules a
+ * crash left PENDING. Runs on every instance.
+ */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { db, finn, events, logger } = deps;
   const maxInFlight = deps.maxInFlight ?? 10;
@@ -175,7 +188,22 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
   }
 
+  /**
+   * A createSchedule cut by a crash left its schedule PENDING, counting against the NFT's limit for
+   * ever; Finn may hold a cron for it whose id Dixie never stored (its callbacks are then logged as
+   * schedule_orphan_cron).
+   */
+  async function sweepStalePending(database: Db): Promise<void> {
+    for (const s of await failStalePending(database, deps.pendingStaleMs, STALE_SWEEP_LIMIT)) {
+      logger.warn(
+        { event: 'schedule_pending_abandoned', schedule_id: s.id, nft_id: s.nftId },
+        'a schedule was left PENDING by an interrupted createSchedule; marked FAILED',
+      );
+    }
+  }
+
   async function tickOnce(database: Db): Promise<void> {
+    await sweepStalePending(database);
     const token = randomUUID();
     const base = { leaseMs: deps.leaseMs, token };
     // stop() may begin during any await of a tick: what is claimed after it is given back unsent.

@@ -2,6 +2,7 @@ import { decodeIdCursor, encodeIdCursor } from '../domain/page-cursor.js';
 import { isStorableText } from '../domain/text.js';
 import { randomUUID } from 'node:crypto';
 import { dixieError } from '../errors.js';
+import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
 import { needsConfirmation, nextFireAt, parseScheduleExpression, ScheduleExpressionError } from '../domain/schedule-expression.js';
 import { IllegalTransitionError } from '../domain/schedule-state.js';
@@ -118,7 +119,11 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
         finnCronId: cronId,
         nextFireAt: next,
       });
-      if (!schedule) throw dixieError('NOT_FOUND', 'Schedule not found');
+      if (!schedule) {
+        // The sweep failed it (B7 outlasted pendingStaleMs) or the owner cancelled it meanwhile: Finn must not keep its cron.
+        if (cronId) await dropCron(cronId, ctx);
+        throw dixieError('UPSTREAM_UNAVAILABLE', 'Finn took too long to register the schedule; it was not created', { retryAfter: retryAfterS() });
+      }
       logger.info({ event: 'schedule_created', schedule_id: schedule.id, nft_id: schedule.nftId, fired_by: schedule.firedBy }, 'schedule created');
       return { parsed: { cron: parsed.cron, humanReadable: parsed.humanReadable, nextFireAt: next }, schedule, needsConfirmation: needsConfirmation(parsed, now) };
     },
@@ -152,6 +157,12 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
       const rec = await recordCallback(deps.db, { scheduleId: input.scheduleId, idempotencyKey, messageId: input.messageId });
       if (!rec) return null;
       if (rec.created) {
+        if (rec.orphanCron) {
+          logger.warn(
+            { event: LogEvent.scheduleOrphanCron, schedule_id: input.scheduleId, nft_id: rec.execution.nftId },
+            'Finn fired a cron for a schedule that never became active; Dixie does not know its cron id, delete it on Finn',
+          );
+        }
         events.publish('scheduleFired', rec.execution.nftId, rec.execution);
         if (rec.completedCronId) await dropCron(rec.completedCronId);
       }

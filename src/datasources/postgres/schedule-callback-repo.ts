@@ -1,5 +1,5 @@
 import { nextFireAt } from '../../domain/schedule-expression.js';
-import { assertTransition, type ScheduleStatus } from '../../domain/schedule-state.js';
+import { assertTransition, isTerminal, type ScheduleStatus } from '../../domain/schedule-state.js';
 import type { Db } from './db.js';
 import { EXECUTION_COLUMNS, toExecution, type ScheduleExecution } from './schedule-rows.js';
 
@@ -9,6 +9,11 @@ export interface RecordedCallback {
   created: boolean;
   /** Set when this firing completed the schedule and Finn still holds its cron. */
   completedCronId: string | null;
+  /**
+   * The schedule ended without ever becoming active (a failed or interrupted createSchedule, or one
+   * cancelled during it), so Dixie never learnt the id of the cron Finn is running for it.
+   */
+  orphanCron: boolean;
 }
 
 interface Locked {
@@ -19,6 +24,7 @@ interface Locked {
   fire_count: number;
   max_fires: number | null;
   finn_cron_id: string | null;
+  fired_by: string | null;
 }
 
 /**
@@ -31,7 +37,7 @@ export async function recordCallback(
 ): Promise<RecordedCallback | null> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<Locked>(
-      'SELECT id, nft_id, cron, status, fire_count, max_fires, finn_cron_id FROM schedules WHERE id = $1 FOR UPDATE',
+      'SELECT id, nft_id, cron, status, fire_count, max_fires, finn_cron_id, fired_by FROM schedules WHERE id = $1 FOR UPDATE',
       [input.scheduleId],
     );
     const s = rows[0];
@@ -48,7 +54,7 @@ export async function recordCallback(
         s.id,
         input.idempotencyKey,
       ]);
-      return { execution: toExecution(existing.rows[0]!), created: false, completedCronId: null };
+      return { execution: toExecution(existing.rows[0]!), created: false, completedCronId: null, orphanCron: false };
     }
     let completedCronId: string | null = null;
     if (status === 'SUCCESS') {
@@ -62,6 +68,6 @@ export async function recordCallback(
       );
       if (newStatus === 'COMPLETED') completedCronId = s.finn_cron_id;
     }
-    return { execution: toExecution(ins.rows[0]), created: true, completedCronId };
+    return { execution: toExecution(ins.rows[0]), created: true, completedCronId, orphanCron: s.fired_by === null && isTerminal(s.status) };
   });
 }

@@ -91,3 +91,21 @@ export async function listExecutions(
   );
   return { nodes: rows.slice(0, first).map(toExecution), hasNextPage: rows.length > first };
 }
+
+/**
+ * Fails PENDING schedules older than `olderThanMs`: a createSchedule cut by a crash between its
+ * insert and its activation. They no longer count against the NFT's limit. Concurrent sweeps on
+ * several instances each fail a row once (the `WHERE status` guard).
+ */
+export async function failStalePending(q: Queryable, olderThanMs: number, limit: number): Promise<Array<{ id: string; nftId: string }>> {
+  const { rows } = await q.query<{ id: string; nft_id: string }>(
+    `UPDATE schedules SET status = 'FAILED', next_fire_at = NULL, updated_at = now()
+     WHERE id IN (
+       SELECT id FROM schedules WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+       ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ) AND status = 'PENDING'
+     RETURNING id, nft_id`,
+    [olderThanMs, limit],
+  );
+  return rows.map((r) => ({ id: r.id, nftId: r.nft_id }));
+}

@@ -68,7 +68,7 @@ builder.mutationField('agentQuery', (t) =>
 builder.mutationField('voteKnowledgePriority', (t) =>
   t.field({
     type: KnowledgePriority,
-    description: 'One vote per wallet per source (a new vote replaces the old one); priority 1..5.',
+    description: 'One vote per wallet per source (a new vote replaces the old one); priority 1..5; a wallet votes on at most 100 sources.',
     authScopes: { tier: 'PARTICIPANT' },
     args: { sourceId: t.arg.id({ required: true }), priority: t.arg.int({ required: true }) },
     resolve: async (_r, args, ctx) => {

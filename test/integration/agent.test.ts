@@ -123,6 +123,26 @@ describe('agent info and knowledge votes', () => {
     const low = await d.gql(VOTE, { s: 'src', p: 3 }, await walletAuth(observer));
     expect(low.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', requiredTier: 'PARTICIPANT', actualTier: 'OBSERVER' });
   });
+
+  it('lets a wallet vote on at most 100 sources, so made-up ones cannot flood the priorities', async () => {
+    const p = await walletAuth(participant);
+    // 100 earlier votes of this wallet (the stored address is lower case, as the API stores it).
+    await sql(
+      schema.url,
+      `INSERT INTO knowledge_priority_votes (source_id, wallet, priority) SELECT 'many.' || i, $1, 2 FROM generate_series(1, 100 - (SELECT count(*)::int FROM knowledge_priority_votes WHERE wallet = $1)) i`,
+      [participant.toLowerCase()],
+    );
+    const over = await d.gql(VOTE, { s: 'one.too.many', p: 3 }, p);
+    expect(over.status).toBe(400);
+    expect(over.body.errors?.[0]).toMatchObject({ message: 'A wallet can vote on at most 100 knowledge sources', extensions: { code: 'BAD_USER_INPUT', field: 'sourceId' } });
+    const [stored] = await sql<{ n: number }>(schema.url, `SELECT count(*)::int AS n FROM knowledge_priority_votes WHERE source_id = 'one.too.many'`);
+    expect(stored!.n).toBe(0);
+    // Changing an existing vote is still allowed, and other wallets are not affected.
+    const again = await d.gql<{ voteKnowledgePriority: { voteCount: number } }>(VOTE, { s: 'many.1', p: 5 }, p);
+    expect(again.body.errors).toBeUndefined();
+    const other = await d.gql<{ voteKnowledgePriority: { voteCount: number } }>(VOTE, { s: 'one.too.many', p: 3 }, await walletAuth(architect));
+    expect(other.body.data!.voteKnowledgePriority.voteCount).toBe(1);
+  });
 });
 
 describe('the knowledge_governor (domain.md: sources with votes, stale after 30 days without one)', () => {

@@ -1,3 +1,4 @@
+import { dixieError } from '../../errors.js';
 import { STALE_AFTER_MS, staleShareStatus } from '../../domain/governor.js';
 import type { Governor } from '../governors.js';
 import type { Db } from './db.js';
@@ -9,8 +10,14 @@ export interface KnowledgePriority {
   lastVotedAt: Date;
 }
 
+/** Sources are whatever voters name (Finn's B1 is absent today), so each wallet may name this many. */
+export const MAX_SOURCES_PER_WALLET = 100;
+
 export interface KnowledgeVoteRepo {
-  /** One vote per wallet per source: a second vote replaces the first. Returns the source's totals. */
+  /**
+   * One vote per wallet per source: a second vote replaces the first. Returns the source's totals.
+   * A vote on a new source past MAX_SOURCES_PER_WALLET is BAD_USER_INPUT.
+   */
   vote(sourceId: string, wallet: string, priority: number): Promise<KnowledgePriority>;
   /** Sources by average priority, highest first. */
   priorities(limit: number): Promise<KnowledgePriority[]>;
@@ -39,10 +46,20 @@ export function createKnowledgeVoteRepo(db: Db): KnowledgeVoteRepo {
   return {
     vote: (sourceId, wallet, priority) =>
       db.transaction(async (tx) => {
+        const voter = wallet.toLowerCase();
+        // Serialised per wallet: two concurrent votes on new sources cannot both see 99.
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('dixie:knowledge-votes:' || current_schema() || ':' || $1))`, [voter]);
+        const others = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM knowledge_priority_votes WHERE wallet = $1 AND source_id <> $2', [
+          voter,
+          sourceId,
+        ]);
+        if ((others.rows[0]?.n ?? 0) >= MAX_SOURCES_PER_WALLET) {
+          throw dixieError('BAD_USER_INPUT', `A wallet can vote on at most ${MAX_SOURCES_PER_WALLET} knowledge sources`, { field: 'sourceId' });
+        }
         await tx.query(
           `INSERT INTO knowledge_priority_votes (source_id, wallet, priority, voted_at) VALUES ($1, $2, $3, now())
            ON CONFLICT (source_id, wallet) DO UPDATE SET priority = EXCLUDED.priority, voted_at = EXCLUDED.voted_at`,
-          [sourceId, wallet.toLowerCase(), priority],
+          [sourceId, voter, priority],
         );
         const { rows } = await tx.query<Row>(`${SUMMARY} WHERE source_id = $1 GROUP BY source_id`, [sourceId]);
         return toPriority(rows[0]!);

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { z } from 'zod';
 import { LogEvent } from '../log-events.js';
 import type { Logger } from '../logger.js';
@@ -103,13 +104,17 @@ export function createMemoryCache(logger: Logger, maxEntries = 10_000): Cache {
 const INVALIDATION_RETRY_MS = 1_000;
 const MAX_PENDING_INVALIDATIONS = 10_000;
 
-/** A generation only has to outlive the loads that read it. */
+/**
+ * A generation only has to outlive the loads that read it. Each invalidation sets a fresh random
+ * number rather than a counter: an expired counter would start again at 1, and a load that read the
+ * old 1 would then see its own generation again and fill a stale value. An integer, so that an
+ * instance of the previous release (INCR) can still invalidate during a rolling deploy.
+ */
 const GENERATION_TTL_S = 3600;
 const FILL_IF_CURRENT = `if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 return 1`;
-const INVALIDATE = `redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+const INVALIDATE = `redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
 return redis.call('DEL', KEYS[2])`;
 
 /** Redis failures degrade to a miss (get, lookup) or a no-op (set, fill, invalidate), logged, never thrown. */
@@ -119,7 +124,7 @@ export function createRedisCache(redis: RedisHandle, logger: Logger): Cache {
   const valueKey = (key: string) => `cache:${key}`;
   const generationKey = (key: string) => `cache-gen:${key}`;
   const drop = (key: string) => () => void redis.client.del(valueKey(key)).catch(() => undefined);
-  const invalidateNow = (key: string) => redis.client.eval(INVALIDATE, 2, generationKey(key), valueKey(key), GENERATION_TTL_S);
+  const invalidateNow = (key: string) => redis.client.eval(INVALIDATE, 2, generationKey(key), valueKey(key), GENERATION_TTL_S, randomInt(1, 2 ** 47));
 
   // An invalidation that did not reach Redis is retried until it does: other instances may be
   // serving the value it removes (a sealed conversation's question, a revoked permission).

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createMemoryCache, createRedisCache } from '../../src/datasources/cache.js';
 import { createRedis } from '../../src/datasources/redis.js';
-import { captureLogger } from '../helpers/dixie.js';
+import { captureLogger, waitFor } from '../helpers/dixie.js';
+import { REDIS_URL } from '../helpers/services.js';
 
 const text = z.string();
 const quiet = captureLogger('warn').logger;
@@ -36,6 +38,30 @@ describe('cache generations (in process)', () => {
     for (const key of ['k', 'x', 'y', 'z']) await cache.invalidate(key);
     await early.fill('stale', 60);
     expect(await cache.get('k', text)).toBeUndefined();
+  });
+});
+
+describe('cache generations in Redis', () => {
+  it('refuses a stale fill even when the generation it read expired and the key was invalidated again', async () => {
+    const prefix = `cache-gen-test:${randomUUID()}:`;
+    const redis = createRedis({ url: REDIS_URL, logger: quiet, keyPrefix: prefix });
+    try {
+      await waitFor(() => redis.isUp(), { what: 'Redis up' });
+      const cache = createRedisCache(redis, quiet);
+      await cache.invalidate('k');
+      const before = await cache.lookup('k', text);
+      // The generation key reaches its TTL while the load runs, then a write invalidates the key.
+      await redis.client.del('cache-gen:k');
+      await cache.invalidate('k');
+      await before.fill('stale', 60);
+      expect(await cache.get('k', text)).toBeUndefined();
+      const after = await cache.lookup('k', text);
+      await after.fill('fresh', 60);
+      expect(await cache.get('k', text)).toBe('fresh');
+      await redis.client.del('cache-gen:k', 'cache:k');
+    } finally {
+      await redis.close();
+    }
   });
 });
 

@@ -92,26 +92,35 @@ export function createFinnHttp(deps: FinnHttpDeps): FinnHttp {
     if (req.requestId) headers['x-request-id'] = req.requestId;
     if (req.clientIp) headers['x-forwarded-for'] = req.clientIp;
     deps.propagate?.(headers);
-    const timeout = AbortSignal.timeout(req.timeoutMs ?? config.timeoutMs);
-    const signals = [signal, timeout, ...(req.signal ? [req.signal] : [])];
+    // A timer cleared when the call ends, not AbortSignal.timeout: that one stays armed after the
+    // answer and, when it fires, builds a TimeoutError with its stack for every call made
+    // timeoutMs earlier (bench chat: a thousand of them landed in the next burst of subscriptions).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), req.timeoutMs ?? config.timeoutMs);
+    timer.unref();
+    const signals = [signal, timeout.signal, ...(req.signal ? [req.signal] : [])];
     let res: Response;
-    try {
-      res = await fetch(config.url + req.path, {
-        method: req.method,
-        headers,
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        signal: AbortSignal.any(signals),
-      });
-    } catch (err) {
-      const reason = timeout.aborted ? 'timeout' : err instanceof Error ? err.name : 'network';
-      throw new FinnTransportError(`Finn ${req.method} ${req.path} failed: ${reason}`, null);
-    }
-    facts.status = res.status;
     let body: unknown;
     try {
-      body = await readJson(res);
-    } catch {
-      throw new FinnTransportError(`Finn ${req.method} ${req.path} body interrupted`, null);
+      try {
+        res = await fetch(config.url + req.path, {
+          method: req.method,
+          headers,
+          body: req.body === undefined ? undefined : JSON.stringify(req.body),
+          signal: AbortSignal.any(signals),
+        });
+      } catch (err) {
+        const reason = timeout.signal.aborted ? 'timeout' : err instanceof Error ? err.name : 'network';
+        throw new FinnTransportError(`Finn ${req.method} ${req.path} failed: ${reason}`, null);
+      }
+      facts.status = res.status;
+      try {
+        body = await readJson(res);
+      } catch {
+        throw new FinnTransportError(`Finn ${req.method} ${req.path} body interrupted`, null);
+      }
+    } finally {
+      clearTimeout(timer);
     }
     if (res.status >= 500) throw new FinnTransportError(`Finn answered ${res.status}`, res.status, finnCodeOf(body));
     if (res.status >= 400) return { status: res.status, code: finnCodeOf(body) };

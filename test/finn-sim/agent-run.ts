@@ -101,6 +101,7 @@ export function runAgent(state: SimState, session: SimSession, text: string, sin
   return new Promise<RunResult>((resolve, reject) => {
     let sent = 0;
     let ended = false;
+    let erred = false;
     const end = (outcome: RunOutcome, error?: unknown): void => {
       if (ended) return;
       ended = true;
@@ -125,9 +126,10 @@ export function runAgent(state: SimState, session: SimSession, text: string, sin
           sink.drop();
           return end('dropped');
         }
-        if (errorFrame !== null && sent >= errorFrame.afterFrames) {
+        if (errorFrame !== null && sent >= errorFrame.afterFrames && !erred) {
           sink.send({ type: 'error', data: { message: errorFrame.message, recoverable: errorFrame.recoverable } });
-          return end('errored');
+          if (!errorFrame.continues) return end('errored');
+          erred = true;
         }
         if (frame.type === 'turn_end') state.config.balanceCu -= stream.costCu;
         sink.send(frame);

@@ -15,7 +15,7 @@ const faultsBody = z.object({
   refuseConnections: z.boolean().optional(),
   dropStreamAfter: z.number().int().min(0).nullable().optional(),
   sendErrorFrame: z.union([z.number().int().min(0), z.null(), z.object({
-    afterFrames: z.number().int().min(0), message: z.string().optional(), recoverable: z.boolean().optional(),
+    afterFrames: z.number().int().min(0), message: z.string().optional(), recoverable: z.boolean().optional(), continues: z.boolean().optional(),
   })]).optional(),
   ignorePings: z.boolean().optional(),
   absent: z.union([z.string(), z.array(z.string()), z.object({ path: z.string(), on: z.boolean().optional() })]).optional(),

@@ -29,7 +29,7 @@ export interface SimControl {
   /** Terminates the session's sockets (no close frame) once a run has sent `frames` frames. */
   dropStreamAfter(frames: number | null): void;
   /** After `afterFrames` frames, a run sends `error {message, recoverable}` and stops. */
-  sendErrorFrame(afterFrames: number | null, opts?: { message?: string; recoverable?: boolean }): void;
+  sendErrorFrame(afterFrames: number | null, opts?: { message?: string; recoverable?: boolean; continues?: boolean }): void;
   ignorePings(on: boolean): void;
   /** Answers `path` with Finn's plain-text 404, as a Finn that does not serve it. */
   absent(path: string, on?: boolean): void;
@@ -140,7 +140,7 @@ export function createControl(state: SimState, ws: WsStream, onRefuse: () => voi
     dropStreamAfter: (frames) => { faults().dropStreamAfter = frames; },
     sendErrorFrame: (afterFrames, opts = {}) => {
       faults().errorFrame = afterFrames === null ? null : {
-        afterFrames, message: opts.message ?? 'Simulated agent failure', recoverable: opts.recoverable ?? false,
+        afterFrames, message: opts.message ?? 'Simulated agent failure', recoverable: opts.recoverable ?? false, continues: opts.continues ?? false,
       };
     },
     ignorePings: (on) => { faults().ignorePings = on; },

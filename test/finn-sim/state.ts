@@ -33,7 +33,8 @@ export interface FaultState {
   absent: Set<string>;
   refuseConnections: boolean;
   dropStreamAfter: number | null;
-  errorFrame: { afterFrames: number; message: string; recoverable: boolean } | null;
+  /** `continues`: the run goes on after the error frame (a recoverable error Finn got past). */
+  errorFrame: { afterFrames: number; message: string; recoverable: boolean; continues: boolean } | null;
   ignorePings: boolean;
 }
 

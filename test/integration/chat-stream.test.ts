@@ -140,6 +140,36 @@ describe('chat subscription', () => {
     expect(d.sim.control.counter('ws.opened') - opened).toBe(1);
   });
 
+  it("keeps a run Finn continues after a recoverable error out of the next subscriber's turn", async () => {
+    const sessionId = await startChat(alice);
+    // The first run reports a recoverable error after one frame and goes on; the second run is clean.
+    d.sim.control.sendErrorFrame(1, { recoverable: true, continues: true });
+    const off = d.server.ds.chatStreams.onEvent((a) => {
+      if (a.kind === 'event' && a.event.type === 'error') d.sim.control.sendErrorFrame(null);
+    });
+    try {
+      const aborted = d.sim.control.counter('run.aborted');
+      const c = await client(alice);
+      const prompts = ['first', 'second'];
+      const results = await Promise.all(prompts.map((t) => chatOverWs(c, { sessionId, text: t })));
+      // Whichever prompt reached Finn first met the error; the other ran after it.
+      const hit = results.findIndex((r) => r.events.at(-1)?.__typename === 'ChatError');
+      expect(hit).toBeGreaterThanOrEqual(0);
+      const [errored, clean] = [results[hit]!, results[1 - hit]!];
+      expect(errored.events.at(-1)).toMatchObject({ code: 'UPSTREAM_ERROR', recoverable: true });
+      expect(errored.events.filter((e) => e.__typename === 'ChatError')).toHaveLength(1);
+      // The other subscriber sees its own answer only, none of the first run's frames.
+      expect(clean.errors).toEqual([]);
+      expect(typenames(clean.events).filter((t) => t === 'ChatError')).toEqual([]);
+      expect(text(clean.events)).toBe(`Echo: ${prompts[1 - hit]}`);
+      expect(clean.events.at(-1)).toMatchObject({ __typename: 'ChatAgentEnd' });
+      expect(d.sim.control.counter('run.aborted') - aborted).toBe(1);
+      await waitFor(() => d.server.ds.chatStreams.activeStreams() === 0, { what: 'stream released' });
+    } finally {
+      off();
+    }
+  });
+
   it('reports prompts and events to listeners and publishes dixie.signal.interaction on completion', async () => {
     const seen: ChatActivity[] = [];
     const off = d.server.ds.chatStreams.onEvent((a) => void seen.push(a));

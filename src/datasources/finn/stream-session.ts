@@ -128,7 +128,20 @@ export function createSessionStream(sessionId: string, deps: SessionStreamDeps):
     current = null;
     turn.queue.end(event);
     if (event.type === 'error' && !event.recoverable) return fail(chatError('UPSTREAM_ERROR', 'The agent reported an error', false));
+    // A recoverable error ends the subscriber's turn, but Finn's run may still be going (only
+    // agent_end says it is done): the next prompt must not land in it, nor its frames in the next turn.
+    if (event.type === 'error') return restartAfterAbort();
     next();
+  }
+
+  /** Aborts the run in progress, drops its socket, and starts the next waiting turn on a fresh one. */
+  function restartAfterAbort(): void {
+    socket?.send({ type: 'abort' });
+    socket?.close();
+    socket = null;
+    const first = waiting[0];
+    if (first && !closed) connect(first);
+    else if (!first) shutdown();
   }
 
   function shutdown(): void {
@@ -162,12 +175,8 @@ export function createSessionStream(sessionId: string, deps: SessionStreamDeps):
       else if (current === turn) {
         current = null;
         deps.onTurnCut(turn);
-        socket?.send({ type: 'abort' });
-        // Finn would keep streaming the aborted answer on this socket: start the next turn on a fresh one.
-        socket?.close();
-        socket = null;
-        const first = waiting[0];
-        if (first && !closed) connect(first);
+        // Finn would keep streaming the aborted answer on this socket: the next turn gets a fresh one.
+        return restartAfterAbort();
       } else return;
       if (!current && waiting.length === 0) shutdown();
     },

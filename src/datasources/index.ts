@@ -113,7 +113,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   // Without Redis, instances keep each other's caches fresh over NATS: after a gap, start over.
   if (!redis) nats?.onReconnect(() => void cache.invalidateAll());
   const events = createEventBus({ nats, logger });
-  const knowledge = createKnowledgeSource(finn.client, { ttlMs: opts.knowledgeTtlMs });
+  const knowledge = createKnowledgeSource(finn.client, finn.breaker, { ttlMs: opts.knowledgeTtlMs });
   const healthOptions = { ...DEFAULT_HEALTH_OPTIONS, ...opts.health };
   // Governor readings behind /api/health are cached and bounded like the other health probes.
   const governors = createGovernorRegistry({ ttlMs: healthOptions.infraProbeTtlMs, waitMs: healthOptions.waitMs, timeoutMs: healthOptions.probeTimeoutMs });

@@ -14,7 +14,7 @@ builder.objectType(AgentInfo, {
     knowledge: t.field({
       type: AgentKnowledge,
       resolve: async (_a, _args, ctx) => {
-        const [{ metadata }, corpus] = await Promise.all([ctx.ds.knowledge.snapshot(), ctx.ds.knowledge.corpus()]);
+        const [{ metadata }, corpus] = await Promise.all([ctx.ds.knowledge.forClient(), ctx.ds.knowledge.corpus()]);
         return { domains: metadata?.domains ?? [], totalDocuments: metadata?.totalDocuments ?? 0, lastIndexed: corpus.last_indexed };
       },
     }),

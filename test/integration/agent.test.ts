@@ -258,6 +258,43 @@ describe('Finn failing under a GraphQL field (finn.md §General)', () => {
     expect((await f.gql<{ personality: { name: string } }>(q, { n: 'nft-slow' }, auth)).body).toEqual({ data: { personality: { name: 'Slow' } } });
   });
 
+  it('answers agent.knowledge with UPSTREAM_UNAVAILABLE at once while the circuit is open and Finn never answered B1', async () => {
+    const sim = await startFinnSim();
+    sim.control.failWith(503, 'knowledge');
+    const k = await startDixie({ sim, env: { DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'), DIXIE_FINN_CIRCUIT_FAILURES: '1' } });
+    try {
+      // The health monitor's B1 call at start-up fails and opens the circuit.
+      await waitFor(() => k.server.ds.finn.breaker.state() === 'OPEN', { what: 'circuit open' });
+      const asked = sim.control.counter('http.knowledge');
+      const res = await k.gql('{ agent { capabilities knowledge { totalDocuments } } }', {}, await walletAuth(observer));
+      expect(res.status).toBe(503);
+      expect(res.body.data).toBeNull();
+      expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryAfter: expect.any(Number) });
+      expect(sim.control.counter('http.knowledge')).toBe(asked);
+    } finally {
+      await k.stop();
+      await sim.close();
+    }
+  });
+
+  it('asks Finn for B1 when it has no answer yet, and reports its failure instead of 0 documents', async () => {
+    const sim = await startFinnSim();
+    sim.control.failWith(500, 'knowledge');
+    const k = await startDixie({ sim, env: { DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json'), DIXIE_FINN_CIRCUIT_FAILURES: '50' } });
+    try {
+      const auth = await walletAuth(observer);
+      const failed = await k.gql('{ agent { knowledge { totalDocuments } } }', {}, auth);
+      expect(failed.body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_ERROR' });
+      sim.control.clearFaults();
+      const res = await k.gql<{ agent: { knowledge: { totalDocuments: number } } }>('{ agent { knowledge { totalDocuments } } }', {}, auth);
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data!.agent.knowledge.totalDocuments).toBe(42);
+    } finally {
+      await k.stop();
+      await sim.close();
+    }
+  });
+
   it('does not read a Finn answer past 4 MB: it is off the contract', async () => {
     const sim = await startFinnSim();
     const domains = Array.from({ length: 60_000 }, (_, i) => ({ name: `domain-${i}-${'x'.repeat(60)}`, documentCount: 1, lastUpdated: new Date().toISOString() }));

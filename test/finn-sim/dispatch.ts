@@ -7,7 +7,7 @@ import { applyFaults, isAbsent } from './faults.js';
 import { sessionHandlers } from './http-routes.js';
 import { checkBearer, clientIp, sendFinnError, sendNotFound } from './http-util.js';
 import { matchRoute, type RouteMatch } from './routes.js';
-import { bump, pushLog, type SimState } from './state.js';
+import { bump, evictIdleSessions, pushLog, type SimState } from './state.js';
 import type { RequestLogEntry } from './types.js';
 
 export interface DispatchDeps {
@@ -48,6 +48,7 @@ export async function handleRequest(deps: DispatchDeps, req: IncomingMessage, re
     req.socket.destroy();
     return;
   }
+  evictIdleSessions(state);
   const match = matchRoute(req.method ?? 'GET', url.pathname);
   const entry = logRequest(state, req, match, url.search);
   res.on('finish', () => { entry.status = res.statusCode; });

@@ -13,6 +13,7 @@ export const DEFAULT_OPTIONS: SimOptions = {
   wsLimitPerIp: 5,
   idleTimeoutMs: 300_000,
   maxSessions: 100,
+  sessionIdleMs: 30 * 60_000,
   maxPayloadBytes: 1024 * 1024,
   model: 'claude-sim-1',
   initialBalanceCu: 1000,
@@ -70,6 +71,20 @@ export interface SimState {
   /** The agent run in progress per session id; `abort()` stops it at once. */
   runs: Map<string, { abort(): void }>;
   sleepers: Set<{ timer: NodeJS.Timeout; resolve: (done: boolean) => void }>;
+  /** When idle sessions were last looked for (evictIdleSessions). */
+  lastIdleSweep: number;
+}
+
+/**
+ * Finn forgets a session idle for 30 minutes (finn.md A.2), which also frees its place under the
+ * 100-session cap. Looked for at most once a second, before requests are routed.
+ */
+export function evictIdleSessions(state: SimState, now = Date.now()): void {
+  if (now - state.lastIdleSweep < Math.min(1_000, state.options.sessionIdleMs)) return;
+  state.lastIdleSweep = now;
+  for (const [id, s] of state.sessions) {
+    if (!s.isStreaming && now - s.lastActivity >= state.options.sessionIdleMs) state.sessions.delete(id);
+  }
 }
 
 export function emptyFaults(): FaultState {
@@ -96,6 +111,7 @@ export function createSimState(options: SimOptions): SimState {
     fixtures: defaultFixtures(),
     faults: emptyFaults(),
     sessions: new Map(),
+    lastIdleSweep: 0,
     crons: new Map(),
     requests: [],
     wsConnections: [],

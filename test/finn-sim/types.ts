@@ -29,6 +29,8 @@ export interface SimOptions {
   wsLimitPerIp: number;
   idleTimeoutMs: number;
   maxSessions: number;
+  /** A session with no activity for this long is evicted (Finn: 30 min); later calls get 404 SESSION_NOT_FOUND. */
+  sessionIdleMs: number;
   maxPayloadBytes: number;
   model: string;
   initialBalanceCu: number;

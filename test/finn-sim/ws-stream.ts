@@ -5,7 +5,7 @@ import { runAgent, type RunSink } from './agent-run.js';
 import { applyFaults, isAbsent } from './faults.js';
 import { checkQueryToken, clientIp, isRecord } from './http-util.js';
 import { ROUTES, matchRoute, matchWsPath, type RouteMatch } from './routes.js';
-import { bump, pushLog, type SimState } from './state.js';
+import { bump, evictIdleSessions, pushLog, type SimState } from './state.js';
 import type { FinnFrame, WsConnectionLog } from './types.js';
 
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -148,6 +148,7 @@ export function createWsStream(state: SimState): WsStream {
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, logRequest: (match: RouteMatch) => void): Promise<void> {
+    evictIdleSessions(state);
     const url = new URL(req.url ?? '/', 'http://finn-sim');
     const sessionId = matchWsPath(url.pathname);
     const wsRoute = ROUTES.find((route) => route.name === 'ws') ?? null;

@@ -149,6 +149,23 @@ describe('A.2 sessions', () => {
     expect(await full.json()).toEqual({ error: expect.any(String), code: 'SESSION_CREATE_FAILED' });
   });
 
+  it('evicts a session idle for sessionIdleMs (Finn: 30 min), which frees its place under the cap', async () => {
+    const small = await startFinnSim({ sessionIdleMs: 300, maxSessions: 2 });
+    try {
+      const create = () => fetch(`${small.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const ids = await Promise.all([create(), create()].map(async (r) => ((await (await r).json()) as { sessionId: string }).sessionId));
+      expect((await create()).status).toBe(500);
+      await new Promise((r) => setTimeout(r, 700));
+      const again = await create();
+      expect(again.status).toBe(201);
+      for (const id of ids) expect((await fetch(`${small.url}/api/sessions/${id}`)).status).toBe(404);
+      const fresh = ((await again.json()) as { sessionId: string }).sessionId;
+      expect((await fetch(`${small.url}/api/sessions/${fresh}`)).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('answers unknown routes and methods with a plain-text 404', async () => {
     await expectPlain404(await api('/nope'));
     await expectPlain404(await api('/api/nope'));

@@ -4,7 +4,7 @@ import type { Datasources } from './datasources/index.js';
 import type { Deadline } from './deadline.js';
 import { clientIpOf } from './domain/client-ip.js';
 import type { Viewer } from './domain/viewer.js';
-import { requestScope } from './request-scope.js';
+import { requestScope, singleHeader } from './request-scope.js';
 import { applyCommonHeaders, applyCors, BODY_LIMIT, BodyTooLargeError, readBody, requestIdOf, sendError, sendJson } from './rest/http.js';
 import { healthRoutes } from './rest/health.js';
 import { adminRoutes } from './rest/admin.js';
@@ -123,7 +123,7 @@ export function buildApp(ds: Datasources): DixieApp {
     });
     const requestId = requestIdOf(req);
     req.headers['x-request-id'] = requestId;
-    requestScope.run({ requestId }, () => {
+    requestScope.run({ requestId, traceparent: singleHeader(req.headers.traceparent) }, () => {
       instrumentRequest(telemetry, req, res, () => handle(req, res, requestId)).catch((err: unknown) => {
         logger.error({ event: 'request_failed', err: err instanceof Error ? err.message : String(err) }, 'request failed');
         if (!res.headersSent) sendError(res, 500, 'internal_error', 'Unexpected error');

@@ -13,7 +13,7 @@ import type { DixieYoga } from './yoga.js';
 import { checkWsOperation, tooManySubscriptions, type SubscriptionCounter } from './ws-guards.js';
 import { viewerRateIdentity } from './rest/rate-limit.js';
 import { createSendCoalescer } from './ws-coalesce.js';
-import { requestScope, type RequestScope } from './request-scope.js';
+import { requestScope, singleHeader, type RequestScope } from './request-scope.js';
 import { dixieError, errorCodeOf } from './errors.js';
 import type { Deadline } from './deadline.js';
 import { createWsDrain } from './ws-drain.js';
@@ -162,7 +162,7 @@ export function createDixieWs(yoga: DixieYoga, ds: Datasources, subscriptions: S
         let answering = false;
         try {
           // One request id per operation, as per HTTP request: every log line of it carries the id.
-          const scope = { requestId: randomUUID() };
+          const scope = { requestId: randomUUID(), traceparent: singleHeader(ctx.extra.request.headers.traceparent) };
           const prepared = await requestScope.run(scope, () => prepare(ctx, id, payload, state, scope));
           // Only a subscription that was let through is counted: anything else executing is a query or mutation.
           answering = !Array.isArray(prepared) && !state.counted.has(id);

@@ -1,4 +1,4 @@
-import { context, defaultTextMapGetter, defaultTextMapSetter, ProxyTracer, type Context, type Tracer } from '@opentelemetry/api';
+import { context, defaultTextMapGetter, defaultTextMapSetter, ProxyTracer, ROOT_CONTEXT, type Context, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -7,6 +7,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { redactUrl, type Config } from '../config.js';
 import type { Deadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
+import { requestScope } from '../request-scope.js';
 
 export interface Tracing {
   readonly enabled: boolean;
@@ -36,7 +37,12 @@ const noopTracer: Tracer = new ProxyTracer({ getDelegateTracer: () => undefined 
 export const disabledTracing: Tracing = Object.freeze({
   enabled: false,
   tracer: noopTracer,
-  propagate: () => undefined,
+  // Not tracing itself, Dixie passes its caller's trace on to Finn unchanged (finn.md: every call
+  // carries traceparent); the W3C propagator drops a malformed one.
+  propagate: (headers: Record<string, string>) => {
+    const traceparent = requestScope.getStore()?.traceparent;
+    if (traceparent) w3c.inject(w3c.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter), headers, defaultTextMapSetter);
+  },
   shutdown: async () => undefined,
 });
 

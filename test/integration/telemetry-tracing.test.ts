@@ -139,3 +139,31 @@ describe('tracing: the Finn chat stream', () => {
     }
   });
 });
+
+describe('tracing off (no OTLP endpoint): the caller’s traceparent still reaches Finn', () => {
+  it('passes it on unchanged to Finn calls and the chat stream upgrade, and drops a malformed one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dixie-trace-off-'));
+    const wallet = newWallet();
+    await writeAllowlist(join(dir, 'allowlist.json'), [wallet]);
+    const d = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: join(dir, 'allowlist.json') } });
+    try {
+      expect(d.server.tracing.enabled).toBe(false);
+      const auth = await walletAuth(wallet);
+      const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+      const started = await d.gql<{ startChat: { id: string } }>('mutation { startChat { id } }', {}, { ...auth, traceparent });
+      const sessionId = started.body.data!.startChat.id;
+      const create = d.sim.control.requests.filter((r) => r.route === 'sessions.create').at(-1);
+      expect(create?.headers['traceparent']).toBe(traceparent);
+
+      const res = await chatOverSse(`${d.url}/graphql`, { ...auth, traceparent }, { sessionId, text: 'traced' });
+      expect(res.events.at(-1)?.__typename).toBe('ChatAgentEnd');
+      expect(d.sim.control.wsConnections.find((c) => c.sessionId === sessionId)?.headers['traceparent']).toBe(traceparent);
+
+      await d.gql('mutation { startChat { id } }', {}, { ...auth, traceparent: '00-not-a-trace-01' });
+      expect(d.sim.control.requests.filter((r) => r.route === 'sessions.create').at(-1)?.headers).not.toHaveProperty('traceparent');
+    } finally {
+      await d.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import {
-  CircuitBreakerPolicy,
+  BrokenCircuitError,
   CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
@@ -12,7 +12,8 @@ import { FinnTransportError } from './errors.js';
 export type CircuitStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
 export interface FinnBreaker {
-  readonly policy: CircuitBreakerPolicy;
+  /** Runs `fn` through the circuit: BrokenCircuitError instead while OPEN, and while the HALF_OPEN trial runs. */
+  execute<T>(fn: (ctx: { signal: AbortSignal }) => Promise<T>, signal?: AbortSignal): Promise<T>;
   state(): CircuitStateName;
   /** Milliseconds until an OPEN circuit lets a trial call through (0 when not open). */
   retryAfterMs(): number;
@@ -60,7 +61,12 @@ export function createFinnBreaker(opts: { failures: number; recoveryMs: number; 
   });
 
   return {
-    policy,
+    execute(fn, signal) {
+      // cockatiel queues every call made during the half-open trial behind it (up to the 120 s
+      // message timeout against a hung Finn): fail them fast, as while OPEN.
+      if (policy.state === CircuitState.HalfOpen) return Promise.reject(new BrokenCircuitError());
+      return policy.execute(fn, signal);
+    },
     state: () => current,
     retryAfterMs: () => (current === 'OPEN' ? Math.max(0, openedAt + opts.recoveryMs - Date.now()) : 0),
     onChange(listener) {

@@ -130,7 +130,7 @@ export function createFinnHttp(deps: FinnHttpDeps): FinnHttp {
   return {
     call<T>(req: FinnRequest<T>): Promise<T> {
       return observeFinnCall(telemetry, req.method, req.path, async (facts) => {
-        const outcome = await breaker.policy.execute(({ signal }) => send(req, signal, facts));
+        const outcome = await breaker.execute(({ signal }) => send(req, signal, facts));
         if ('status' in outcome) throw new FinnAnswerError(outcome.status, outcome.code);
         const parsed = req.schema.safeParse(outcome.body);
         if (!parsed.success) {

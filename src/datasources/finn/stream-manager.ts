@@ -107,9 +107,11 @@ export function createChatStreamManager(deps: {
           onAbandon: () => stream?.remove(turn),
         }),
       };
-      // Past the recovery time the breaker still reads OPEN until a call is tried: let the connect be that trial.
-      if (breaker.state() === 'OPEN' && breaker.retryAfterMs() > 0) {
-        const retryAfter = Math.ceil(breaker.retryAfterMs() / 1000);
+      // Past the recovery time the breaker still reads OPEN until a call is tried: let the connect be
+      // that trial. While a trial runs (HALF_OPEN) the connect would be refused: say so at once.
+      const state = breaker.state();
+      if ((state === 'OPEN' && breaker.retryAfterMs() > 0) || state === 'HALF_OPEN') {
+        const retryAfter = Math.max(1, Math.ceil(breaker.retryAfterMs() / 1000));
         turn.queue.end(chatError('UPSTREAM_UNAVAILABLE', 'The agent runtime is unavailable', true, retryAfter));
         return turn.queue;
       }

@@ -105,7 +105,7 @@ function parse(data: RawData): unknown {
  * `pongTimeoutMs` ends the socket. Pongs are consumed here, every other frame goes to `onFrame`.
  */
 export async function openStreamSocket(opts: StreamSocketOptions): Promise<StreamSocket> {
-  const outcome = await opts.breaker.policy.execute(({ signal }) => connect(opts, AbortSignal.any([signal, opts.signal])), opts.signal);
+  const outcome = await opts.breaker.execute(({ signal }) => connect(opts, AbortSignal.any([signal, opts.signal])), opts.signal);
   if (outcome instanceof FinnAnswerError) throw outcome;
   // A separate scope keeps only what the open socket needs: `opts` holds the connect's URL,
   // headers, breaker and abort signal, which would otherwise live as long as the socket.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
-import { chatOverWs, wsClient } from '../helpers/chat.js';
+import { CHAT_SUBSCRIPTION, chatOverWs, wsClient, type ChatEventJson } from '../helpers/chat.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
 
 const owner = newWallet();
@@ -78,5 +78,24 @@ describe('the Finn circuit while HALF_OPEN (finn.md §General: one trial call)',
     d.sim.control.hang('sessions.message', false);
     expect((await trial).body).toEqual({ data: { sendMessage: { text: expect.any(String) } } });
     expect(breaker().state()).toBe('CLOSED');
+  });
+
+  it('does not close the circuit on a trial cancelled before Finn answered (the chat subscriber left)', async () => {
+    const id = (await d.gql<{ startChat: { id: string } }>(START, {}, auth)).body.data!.startChat.id;
+    await openThenWaitForTrial();
+    d.sim.control.hang('ws');
+    const before = { requests: d.sim.control.requests.length, logs: d.logs.length };
+    const c = wsClient(d.wsUrl, auth);
+    const chat = c.iterate<{ chat: ChatEventJson }>({ query: CHAT_SUBSCRIPTION, variables: { sessionId: id, text: 'x' } });
+    expect((await chat.next()).value).toMatchObject({ data: { chat: { __typename: 'ChatModelSelection' } } });
+    await waitFor(() => d.sim.control.requests.slice(before.requests).some((r) => r.route === 'ws'), { what: 'the trial connect at Finn' });
+    expect(breaker().state()).toBe('HALF_OPEN');
+
+    await chat.return?.();
+    await waitFor(() => breaker().state() !== 'HALF_OPEN', { what: 'the trial to end' });
+    await c.dispose();
+    expect(breaker().state()).toBe('OPEN');
+    expect(d.logs.slice(before.logs)).toContainEqual(expect.objectContaining({ event: 'circuit_breaker_transition', from: 'HALF_OPEN', to: 'OPEN' }));
+    expect((await d.gql(START, {}, auth)).body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
   });
 });

@@ -27,13 +27,20 @@ const NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Isolated]: 'OPEN',
 };
 
+/** The half-open trial ended before Finn answered (e.g. its chat subscriber left): no proof Finn is back. */
+class TrialUnanswered extends Error {
+  constructor(readonly original: unknown) {
+    super('the circuit trial ended without an answer from Finn');
+  }
+}
+
 /**
  * The one process-wide breaker in front of Finn. Only transport failures (network, timeout, 5xx)
  * count; a 4xx is an answer, so a missing ecosystem endpoint (404) can never open it.
  */
 export function createFinnBreaker(opts: { failures: number; recoveryMs: number; logger: Logger }): FinnBreaker {
   const policy = circuitBreaker(
-    handleWhen((err) => err instanceof FinnTransportError),
+    handleWhen((err) => err instanceof FinnTransportError || err instanceof TrialUnanswered),
     { halfOpenAfter: opts.recoveryMs, breaker: new ConsecutiveBreaker(opts.failures) },
   );
   let current: CircuitStateName = 'CLOSED';
@@ -65,7 +72,12 @@ export function createFinnBreaker(opts: { failures: number; recoveryMs: number; 
       // cockatiel queues every call made during the half-open trial behind it (up to the 120 s
       // message timeout against a hung Finn): fail them fast, as while OPEN.
       if (policy.state === CircuitState.HalfOpen) return Promise.reject(new BrokenCircuitError());
-      return policy.execute(fn, signal);
+      if (policy.state !== CircuitState.Open) return policy.execute(fn, signal);
+      // This call is the trial (or is refused). cockatiel closes the circuit on any error its filter
+      // does not count, but only an answer shows Finn is back: a cancelled trial reopens it instead.
+      const trial = (ctx: { signal: AbortSignal }) =>
+        fn(ctx).catch((err: unknown) => Promise.reject(err instanceof FinnTransportError ? err : new TrialUnanswered(err)));
+      return policy.execute(trial, signal).catch((err: unknown) => Promise.reject(err instanceof TrialUnanswered ? err.original : err));
     },
     state: () => current,
     retryAfterMs: () => (current === 'OPEN' ? Math.max(0, openedAt + opts.recoveryMs - Date.now()) : 0),

@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { NoSchemaIntrospectionCustomRule, type ExecutionArgs, type ExecutionResult, type GraphQLError, type ValidationContext } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { dixieError } from './errors.js';
 
 /** graphql.md "Limits". */
@@ -18,10 +18,11 @@ function onReject(ctx: ValidationContext | null, err: GraphQLError): void {
   else throw coded; // the token counter runs inside the parser: abort parsing
 }
 
-export function useQueryLimits(opts: { blockFieldSuggestions: boolean }): Plugin[] {
+export function useQueryLimits(): Plugin[] {
   const cb = { onReject: [onReject], propagateOnRejection: false, exposeLimits: true };
   const armor = EnvelopArmorPlugin({
-    blockFieldSuggestion: { enabled: opts.blockFieldSuggestions },
+    // Its regex misses enum values and never sees variable errors: useNoSuggestions does this in production.
+    blockFieldSuggestion: { enabled: false },
     costLimit: { enabled: false },
     maxTokens: { n: QUERY_LIMITS.tokens, ...cb },
     maxDirectives: { n: QUERY_LIMITS.directives, ...cb },
@@ -49,6 +50,46 @@ export function useNoIntrospection(): Plugin {
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/** " Did you mean …?" as graphql-js and graphql-tools write it; the names it quotes hold no "?". */
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/**
+ * @graphql-tools/executor, yoga's executor, does not pass hideSuggestions on to an enum's
+ * parseValue under graphql 16: a variable's unknown enum value still gets "Did you mean the enum
+ * value …?". The errors are the operation's own, so they are edited in place.
+ */
+function stripSuggestions(result: ExecutionResult | AsyncIterable<unknown>): void {
+  if (isAsyncIterable(result)) return;
+  for (const err of result.errors ?? []) {
+    const message = err.message.replace(SUGGESTION, '');
+    if (message !== err.message) err.message = message;
+  }
+}
+
+/**
+ * Production (graphql.md): no "Did you mean …" in any message, over HTTP and graphql-ws alike.
+ * graphql-js omits suggestions when asked, in validation and in the coercion of variables. The
+ * args are the operation's own object: envelop passes it to later hooks and to the executor, and
+ * useSubscriptions hands it to createSourceEventStream itself.
+ */
+export function useNoSuggestions(): Plugin {
+  // envelop types the args without graphql-js's newer options.
+  const hidden = { hideSuggestions: true } satisfies Pick<ExecutionArgs, 'hideSuggestions'>;
+  return {
+    onValidate({ validateFn, setValidationFn }) {
+      setValidationFn((schema, document, rules) => validateFn(schema, document, rules, hidden));
+    },
+    onExecute({ args }) {
+      Object.assign(args, hidden);
+      return { onExecuteDone: ({ result }) => stripSuggestions(result) };
+    },
+    onSubscribe({ args }) {
+      Object.assign(args, hidden);
+      return { onSubscribeResult: ({ result }) => stripSuggestions(result) };
     },
   };
 }

@@ -8,7 +8,7 @@ import { rethrowWithHttpStatus } from './errors.js';
 import { maskError, useCsrfHeader, useErrorStatus } from './graphql-plugins.js';
 import { schema } from './schema/index.js';
 import { createOperationTelemetry, useTelemetry } from './telemetry/graphql-plugin.js';
-import { useNoIntrospection, useQueryLimits } from './graphql-limits.js';
+import { useNoIntrospection, useNoSuggestions, useQueryLimits } from './graphql-limits.js';
 import { useMutationFieldBudget } from './mutation-budget.js';
 import { useSubscriptions } from './subscriptions.js';
 import { useTrustedDocuments } from './trusted-documents.js';
@@ -38,9 +38,9 @@ export function createDixieYoga(ds: Datasources): DixieYoga {
     maskedErrors: { maskError: masking },
     plugins: [
       useCsrfHeader(),
-      ...(production ? [useNoIntrospection()] : []),
+      ...(production ? [useNoIntrospection(), useNoSuggestions()] : []),
       useErrorStatus(),
-      ...useQueryLimits({ blockFieldSuggestions: production }),
+      ...useQueryLimits(),
       useTrustedDocuments(ds.config.trustedDocuments, ds.logger),
       useMutationFieldBudget(),
       useTelemetry(telemetry),

@@ -5,6 +5,22 @@ import { startDixie, type TestDixie } from '../helpers/dixie.js';
 import { openRawWs } from '../helpers/raw-ws.js';
 import { codeOf } from '../helpers/siwe.js';
 
+/**
+ * Mistakes graphql-js answers with a suggestion: a field, an enum literal (validation), and an enum
+ * value and an input field given as variables (coerced when the operation starts). `typo` is the
+ * misspelt name, which the error names.
+ */
+const TYPOS: Array<{ typo: string; query: string; variables?: Record<string, unknown> }> = [
+  { typo: 'helth', query: '{ helth { status } }' },
+  { typo: 'WALET', query: 'mutation { addAllowlistEntry(type: WALET, value: "x") { __typename } }' },
+  { typo: 'WALET', query: 'mutation($t: AllowlistEntryType!) { addAllowlistEntry(type: $t, value: "x") { __typename } }', variables: { t: 'WALET' } },
+  {
+    typo: 'nftid',
+    query: 'mutation($i: CreateScheduleInput!) { createSchedule(input: $i) { __typename } }',
+    variables: { i: { nftid: '1', expression: 'every morning', prompt: 'hi' } },
+  },
+];
+
 /** `__type` nesting counts towards the depth: n fields deep (`{ a }` is depth 1). */
 function typeDepth(n: number): string {
   let inner = 'name';
@@ -94,9 +110,11 @@ describe('GraphQL limits (graphql.md)', () => {
     ws.close();
   });
 
-  it('suggests fields outside production', async () => {
-    const res = await d.gql('{ helth { status } }');
-    expect(res.body.errors?.[0]?.message).toMatch(/Did you mean/);
+  it('suggests fields, enum values and input fields outside production', async () => {
+    for (const { query, variables } of TYPOS) {
+      const res = await d.gql(query, variables);
+      expect(res.body.errors?.map((e) => e.message).join('\n'), query).toMatch(/Did you mean/);
+    }
   });
 });
 
@@ -114,6 +132,27 @@ describe('production hardening', () => {
     const intro = await d.gql('{ __schema { types { name } } }');
     expect(intro.body.errors?.length).toBeGreaterThan(0);
     expect(intro.body.data ?? null).toBeNull();
+  });
+
+  it('hides suggestions for enum values and for variables, over HTTP and graphql-ws', async () => {
+    const expectNoHint = (errors: Array<{ message: string }> | undefined, { typo, query }: (typeof TYPOS)[number]) => {
+      const messages = (errors ?? []).map((e) => e.message).join('\n');
+      expect(messages, query).toContain(`"${typo}"`);
+      expect(messages, query).not.toMatch(/Did you mean|WALLET|health/);
+    };
+    const ws = await openRawWs(d.wsUrl);
+    try {
+      expect(await ws.init()).toBe('ack');
+      for (const [i, typo] of TYPOS.entries()) {
+        expectNoHint((await d.gql(typo.query, typo.variables)).body.errors, typo);
+        ws.subscribe(`typo${i}`, typo.query, typo.variables);
+        const answer = await ws.waitFor((m) => m.id === `typo${i}` && (m.type === 'error' || m.type === 'next'));
+        const payload = answer.payload as Array<{ message: string }> | { errors?: Array<{ message: string }> };
+        expectNoHint(Array.isArray(payload) ? payload : payload.errors, typo);
+      }
+    } finally {
+      ws.close();
+    }
   });
 
   it('disables introspection over graphql-ws too', async () => {

@@ -142,7 +142,10 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
     },
 
     // Ids are UUIDs: anything else is no schedule, and never reaches PostgreSQL.
-    get: async (id) => (deps.db && SCHEDULE_ID.test(id) ? getSchedule(deps.db, id) : null),
+    get: async (id) => {
+      const db = requireDb();
+      return SCHEDULE_ID.test(id) ? getSchedule(db, id) : null;
+    },
     list: async (nftId) => listSchedules(requireDb(), nftId),
 
     async executions(scheduleId, first, after) {

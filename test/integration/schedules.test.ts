@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,6 +242,13 @@ describe('without DATABASE_URL', () => {
       expect(code(res)).toBe('FEATURE_DISABLED');
       const list = await nodb.gql('query($n: ID!) { schedules(nftId: $n) { id } }', { n: NFT }, await walletAuth(owner));
       expect(code(list)).toBe('FEATURE_DISABLED');
+      // Not "no such schedule" (null, NOT_FOUND): there is nowhere to look it up.
+      const id = randomUUID();
+      const one = await nodb.gql('query($id: ID!) { schedule(id: $id) { id } }', { id }, await walletAuth(owner));
+      expect(code(one)).toBe('FEATURE_DISABLED');
+      expect(one.body.data).toEqual({ schedule: null });
+      const cancel = await nodb.gql('mutation($id: ID!) { cancelSchedule(id: $id) { id } }', { id }, await walletAuth(owner));
+      expect(code(cancel)).toBe('FEATURE_DISABLED');
     } finally {
       await nodb.stop();
     }

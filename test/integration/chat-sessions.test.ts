@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
-import { chatOverWs, wsClient } from '../helpers/chat.js';
+import { chatOverSse, chatOverWs, wsClient } from '../helpers/chat.js';
 import { startDixie, type TestDixie } from '../helpers/dixie.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 
@@ -167,5 +167,39 @@ describe('without a database, and with the Finn circuit open', () => {
     const upstream = d.sim.control.requests.slice(before.requests).filter((r) => !r.path.startsWith('/health'));
     expect(upstream).toEqual([]);
     expect(d.sim.control.counter('ws.opened')).toBe(before.ws);
+  });
+});
+
+describe('behind a trusted proxy that does not know the client IP', () => {
+  let d: TestDixie;
+
+  beforeAll(async () => {
+    d = await startDixie({ env: { DIXIE_ALLOWLIST_PATH: allowlist, DIXIE_TRUST_PROXY_HOPS: '1' } });
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  it('sends Finn no X-Forwarded-For, on calls and on the stream upgrade (finn.md: the IP only when known)', async () => {
+    // The proxy writes "unknown" (RFC 7239's token), the value Dixie also falls back to without a socket address.
+    const unknownIp = { ...(await walletAuth(owner)), 'x-forwarded-for': 'unknown' };
+    const started = await d.gql<{ startChat: { id: string } }>(START, {}, { ...unknownIp, 'x-request-id': 'req-no-ip' });
+    const { id } = started.body.data!.startChat;
+    const chat = await chatOverSse(`${d.url}/graphql`, unknownIp, { sessionId: id, text: 'who asks' });
+    expect(chat.errors).toEqual([]);
+    expect(chat.events.at(-1)?.__typename).toBe('ChatAgentEnd');
+
+    const create = d.sim.control.requests.find((r) => r.route === 'sessions.create' && r.headers['x-request-id'] === 'req-no-ip');
+    expect(create?.headers).not.toHaveProperty('x-forwarded-for');
+    expect(create?.ip).toBe('127.0.0.1');
+    const upgrades = d.sim.control.wsConnections.filter((c) => c.sessionId === id);
+    expect(upgrades).toHaveLength(1);
+    expect(upgrades[0]!.headers).not.toHaveProperty('x-forwarded-for');
+    expect(upgrades[0]!.ip).toBe('127.0.0.1');
+
+    // An address the proxy knows still goes to Finn.
+    await d.gql(START, {}, { ...unknownIp, 'x-forwarded-for': '203.0.113.5', 'x-request-id': 'req-known-ip' });
+    const known = d.sim.control.requests.find((r) => r.route === 'sessions.create' && r.headers['x-request-id'] === 'req-known-ip');
+    expect(known?.headers['x-forwarded-for']).toBe('203.0.113.5');
   });
 });

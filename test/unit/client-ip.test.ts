@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientIpOf } from '../../src/domain/client-ip.js';
+import { clientIpOf, forwardedFor } from '../../src/domain/client-ip.js';
 
 const SOCKET = '10.0.0.9';
 
@@ -22,5 +22,18 @@ describe('clientIpOf (rest.md: client IP from the socket or the configured trust
     ['2 hops, a list shorter than the hops: its first entry, written by a trusted proxy', SOCKET, '203.0.113.5', 2, '203.0.113.5'],
   ] as const)('%s', (_case, socket, xff, hops, expected) => {
     expect(clientIpOf(socket, xff as string | string[] | undefined, hops)).toBe(expected);
+  });
+});
+
+describe('forwardedFor (finn.md: X-Forwarded-For only when the IP is known)', () => {
+  it.each([
+    ['a known address', '203.0.113.5', '203.0.113.5'],
+    ['an IPv6 address', '2001:db8::1', '2001:db8::1'],
+    ['no socket address', clientIpOf(undefined, undefined, 0), undefined],
+    ['a trusted proxy that did not know it', clientIpOf(SOCKET, 'unknown', 1), undefined],
+    ['no IP at all', undefined, undefined],
+    ['an empty IP', '', undefined],
+  ] as const)('%s', (_case, ip, expected) => {
+    expect(forwardedFor(ip)).toBe(expected);
   });
 });

@@ -1,6 +1,7 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { FinnConfig } from '../../config.js';
+import { forwardedFor } from '../../domain/client-ip.js';
 import type { Logger } from '../../logger.js';
 import { observeFinnCall, type FinnCallFacts } from '../../telemetry/finn-span.js';
 import type { DixieMetrics } from '../../telemetry/metrics.js';
@@ -90,7 +91,8 @@ export function createFinnHttp(deps: FinnHttpDeps): FinnHttp {
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     if (config.authToken) headers['authorization'] = `Bearer ${config.authToken}`;
     if (req.requestId) headers['x-request-id'] = req.requestId;
-    if (req.clientIp) headers['x-forwarded-for'] = req.clientIp;
+    const xff = forwardedFor(req.clientIp);
+    if (xff) headers['x-forwarded-for'] = xff;
     deps.propagate?.(headers);
     // A timer cleared when the call ends, not AbortSignal.timeout: that one stays armed after the
     // answer and, when it fires, builds a TimeoutError with its stack for every call made

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { chatError, endsTurn, mapFinnFrame, type ChatErrorEvent, type ChatEvent } from '../../domain/chat-events.js';
+import { forwardedFor } from '../../domain/client-ip.js';
 import type { Logger } from '../../logger.js';
 import type { FinnBreaker } from './breaker.js';
 import { connectFailure, streamFailure } from './stream-errors.js';
@@ -65,7 +66,9 @@ export function createSessionStream(sessionId: string, deps: SessionStreamDeps):
   function connect(first: Turn): void {
     const ctl = new AbortController();
     connecting = ctl;
-    const headers: Record<string, string> = { 'x-request-id': first.req.requestId, 'x-forwarded-for': first.req.clientIp };
+    const headers: Record<string, string> = { 'x-request-id': first.req.requestId };
+    const xff = forwardedFor(first.req.clientIp);
+    if (xff) headers['x-forwarded-for'] = xff;
     deps.propagate?.(headers);
     openStreamSocket({
       url: deps.url,

@@ -89,6 +89,18 @@ describe('chat sessions in PostgreSQL', () => {
     expect(list.body.data!.chatSessions[0]!.id).toBe(id);
   });
 
+  it('asks Finn once per session per request, however many aliases read its counters', async () => {
+    const auth = await walletAuth(owner);
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await d.gql<{ startChat: { id: string } }>(START, { n: null }, auth)).body.data!.startChat.id);
+    const aliases = Array.from({ length: 10 }, (_, i) => `a${i}: chatSessions(first: 3) { id isStreaming messageCount }`).join(' ');
+    const before = d.sim.control.counter('http.sessions.get');
+    const res = await d.gql<Record<string, Array<{ id: string }>>>(`{ ${aliases} }`, {}, auth);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!['a9']!.map((s) => s.id).sort()).toEqual([...ids].sort());
+    expect(d.sim.control.counter('http.sessions.get') - before).toBe(3);
+  });
+
   it("never exposes Finn's raw session state", async () => {
     const res = await d.gql<{ __type: { fields: Array<{ name: string }> } }>('{ __type(name: "ChatSession") { fields { name } } }');
     expect(res.body.data!.__type.fields.map((f) => f.name).sort()).toEqual(['createdAt', 'id', 'isStreaming', 'messageCount', 'nftId']);

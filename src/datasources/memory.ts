@@ -4,7 +4,7 @@ import type { Deadline } from '../deadline.js';
 import { dixieError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { conversationCipher, type ConversationCipher } from '../domain/memory-crypto.js';
-import type { MemoryEventType, NewMemoryEvent } from '../domain/memory-events.js';
+import type { MemoryEventType } from '../domain/memory-events.js';
 import { computeProjection, type MemoryProjection } from '../domain/memory-projection.js';
 import type { Access } from './access.js';
 import type { Cache } from './cache.js';
@@ -12,7 +12,7 @@ import type { ChatStreamManager } from './finn/stream-manager.js';
 import { createMemoryWriter, type MemoryWriterOptions } from './memory-writer.js';
 import type { NatsHandle } from './nats.js';
 import type { NftDirectory } from './nft-ownership.js';
-import type { Db } from './postgres/index.js';
+import type { Db, Queryable } from './postgres/index.js';
 import * as repo from './postgres/memory-repo.js';
 import * as sealRepo from './postgres/memory-seal-repo.js';
 import type { RedisHandle } from './redis.js';
@@ -56,7 +56,9 @@ export interface MemoryService {
   forRequest(access: Access): MemoryRequest;
   /** Appends one batch of a conversation (one transaction) and invalidates the NFT's projection everywhere. */
   /** `batchId` makes a retried batch idempotent (see memory-repo appendEvents). */
-  append(batch: { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[]; batchId?: string }): Promise<string[]>;
+  append(batch: repo.AppendBatch): Promise<string[]>;
+  /** Appends within the caller's transaction (sealed or erased as its conversation requires); invalidate after the commit. */
+  appendWithin(tx: Queryable, batch: repo.AppendBatch): Promise<string[]>;
   events(nftId: string, role: MemoryRole, args: EventsArgs): Promise<Page<MemoryEventView>>;
   conversations(nftId: string, args: { first: number | null; after: string | null; includeSealed: boolean }): Promise<Page<repo.ConversationRow>>;
   /** Cached projections (DIXIE_MEMORY_PROJECTION_TTL), the misses computed in one batch. */
@@ -122,6 +124,7 @@ export function createMemoryService(deps: {
       await service.invalidate(batch.nftId);
       return ids;
     },
+    appendWithin: (tx, batch) => repo.appendInTransaction(tx, batch, cipherFor),
     async events(nftId, role, args) {
       const limit = clamp(args.first);
       const rows = await repo.listEvents(requireDb(), {

@@ -68,41 +68,54 @@ export async function insertEvents(tx: Queryable, nftId: string, conversationId:
   return res.rows.map((r) => String(r.id));
 }
 
+/** chat: a chat session's traffic; schedule: a schedule's schedule_create and schedule_fire events (its id names it). */
+export type ConversationKind = 'chat' | 'schedule';
+
+export interface AppendBatch {
+  nftId: string;
+  conversationId: string;
+  actorWallet: string | null;
+  events: readonly NewMemoryEvent[];
+  batchId?: string;
+  /** Set when the conversation row is created (default chat). */
+  kind?: ConversationKind;
+}
+
+/** Appends one batch in one transaction (see appendInTransaction). */
+export function appendEvents(db: Db, batch: AppendBatch, cipherFor: (conversationId: string) => ConversationCipher | null): Promise<string[]> {
+  if (!batch.events.length) return Promise.resolve([]);
+  return db.transaction((tx) => appendInTransaction(tx, batch, cipherFor));
+}
+
 /**
- * Appends one batch in one transaction. The conversation row is upserted first: that row lock
- * orders the batch against sealing and deletion, and tells whether the batch must be sealed as
- * well, or stored erased: a turn that goes on after its conversation was deleted (or a batch that
- * waited on the delete's lock, or was retried) must not bring plaintext back.
+ * Appends one batch within the caller's transaction. The conversation row is upserted first: that
+ * row lock orders the batch against sealing and deletion, and tells whether the batch must be
+ * sealed as well, or stored erased: a turn that goes on after its conversation was deleted (or a
+ * batch that waited on the delete's lock, or was retried) must not bring plaintext back.
  */
-export async function appendEvents(
-  db: Db,
-  batch: { nftId: string; conversationId: string; actorWallet: string | null; events: readonly NewMemoryEvent[]; batchId?: string },
-  cipherFor: (conversationId: string) => ConversationCipher | null,
-): Promise<string[]> {
+export async function appendInTransaction(tx: Queryable, batch: AppendBatch, cipherFor: (conversationId: string) => ConversationCipher | null): Promise<string[]> {
   if (!batch.events.length) return [];
-  return db.transaction(async (tx) => {
-    // A batch with an id is appended once: the same id as the conversation's last batch means a
-    // retry of a transaction that did commit (its reply was lost), and no row comes back.
-    const conv = await tx.query<{ sealed_at: unknown; deleted_at: unknown }>(
-      `INSERT INTO memory_conversations (nft_id, conversation_id, event_count, last_batch_id) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (nft_id, conversation_id) DO UPDATE
-         SET event_count = memory_conversations.event_count + EXCLUDED.event_count, last_event_at = now(), last_batch_id = EXCLUDED.last_batch_id
-         WHERE EXCLUDED.last_batch_id IS NULL OR memory_conversations.last_batch_id IS DISTINCT FROM EXCLUDED.last_batch_id
-       RETURNING sealed_at, deleted_at`,
-      [batch.nftId, batch.conversationId, batch.events.length, batch.batchId ?? null],
-    );
-    if (conv.rowCount === 0) return [];
-    if (conv.rows[0]?.deleted_at) {
-      return insertEvents(tx, batch.nftId, batch.conversationId, batch.actorWallet, batch.events.map((e) => ({ type: e.type, payload: null, sealed: null, erased: true })));
-    }
-    let cipher: ConversationCipher | null = null;
-    if (conv.rows[0]?.sealed_at) {
-      cipher = cipherFor(batch.conversationId);
-      if (!cipher) throw new Error('conversation is sealed but no seal key is configured');
-    }
-    const rows = batch.events.map((e) => ({ type: e.type, payload: e.payload, sealed: cipher ? cipher.seal(e.payload) : null }));
-    return insertEvents(tx, batch.nftId, batch.conversationId, batch.actorWallet, rows);
-  });
+  // A batch with an id is appended once: the same id as the conversation's last batch means a
+  // retry of a transaction that did commit (its reply was lost), and no row comes back.
+  const conv = await tx.query<{ sealed_at: unknown; deleted_at: unknown }>(
+    `INSERT INTO memory_conversations (nft_id, conversation_id, event_count, last_batch_id, kind) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (nft_id, conversation_id) DO UPDATE
+       SET event_count = memory_conversations.event_count + EXCLUDED.event_count, last_event_at = now(), last_batch_id = EXCLUDED.last_batch_id
+       WHERE EXCLUDED.last_batch_id IS NULL OR memory_conversations.last_batch_id IS DISTINCT FROM EXCLUDED.last_batch_id
+     RETURNING sealed_at, deleted_at`,
+    [batch.nftId, batch.conversationId, batch.events.length, batch.batchId ?? null, batch.kind ?? 'chat'],
+  );
+  if (conv.rowCount === 0) return [];
+  if (conv.rows[0]?.deleted_at) {
+    return insertEvents(tx, batch.nftId, batch.conversationId, batch.actorWallet, batch.events.map((e) => ({ type: e.type, payload: null, sealed: null, erased: true })));
+  }
+  let cipher: ConversationCipher | null = null;
+  if (conv.rows[0]?.sealed_at) {
+    cipher = cipherFor(batch.conversationId);
+    if (!cipher) throw new Error('conversation is sealed but no seal key is configured');
+  }
+  const rows = batch.events.map((e) => ({ type: e.type, payload: e.payload, sealed: cipher ? cipher.seal(e.payload) : null }));
+  return insertEvents(tx, batch.nftId, batch.conversationId, batch.actorWallet, rows);
 }
 
 export interface EventsQuery {
@@ -130,7 +143,8 @@ export async function listEvents(db: Queryable, q: EventsQuery): Promise<MemoryE
 
 export async function listConversations(db: Queryable, q: { nftId: string; beforeId: string | null; includeSealed: boolean; limit: number }): Promise<ConversationRow[]> {
   const params: unknown[] = [q.nftId];
-  const where = ['nft_id = $1'];
+  // Chat conversations only: a schedule's events are no conversation with anyone (and are read by events()).
+  const where = ['nft_id = $1', "kind = 'chat'"];
   if (q.beforeId !== null) where.push(`id < $${params.push(q.beforeId)}`);
   if (!q.includeSealed) where.push('sealed_at IS NULL');
   const res = await db.query<Raw>(
@@ -149,12 +163,15 @@ export async function listConversations(db: Queryable, q: { nftId: string; befor
   }));
 }
 
-/** What the projections of several NFTs are computed from, in two queries. */
+/**
+ * What the projections of several NFTs are computed from, in two queries: chat conversations and
+ * message events only, so a schedule's events never count as conversations, topics or questions.
+ */
 export async function projectionInputs(db: Queryable, nftIds: readonly string[]): Promise<Map<string, ProjectionInput>> {
   const out = new Map<string, ProjectionInput>(nftIds.map((id) => [id, { conversationCount: 0, sealedConversationCount: 0, lastInteraction: null, messages: [] }]));
   const counts = await db.query<Raw>(
     `SELECT nft_id, count(*) AS total, count(sealed_at) AS sealed, max(last_event_at) AS last FROM memory_conversations
-     WHERE nft_id = ANY($1::text[]) AND deleted_at IS NULL GROUP BY nft_id`,
+     WHERE nft_id = ANY($1::text[]) AND deleted_at IS NULL AND kind = 'chat' GROUP BY nft_id`,
     [[...nftIds]],
   );
   for (const r of counts.rows) {

@@ -34,6 +34,7 @@ import { createReplayGuard, type ReplayGuard } from './replay-guard.js';
 import { createAutonomousService, type AutonomousService } from './autonomous.js';
 import { createReputationService, type ReputationService } from './reputation.js';
 import { createMemoryService, type MemoryService } from './memory.js';
+import { createScheduleMemory } from './schedule-memory.js';
 import type { MemoryWriterOptions } from './memory-writer.js';
 
 /** Everything process-scoped: created once, shared by every request, closed once on shutdown. */
@@ -126,14 +127,15 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const agent = createAgentService({ finn, cache, personalityTtl: config.personalityTtl });
   const tickMs = opts.schedulerTickMs ?? config.schedulerTickMs ?? DEFAULT_TICK_MS;
   governors.register(createFleetGovernor({ db, tickMs, liveStreams: () => chatStreams.liveStreams() }));
-  const schedules = createScheduleService({ db, finn, events, logger, publicUrl: config.publicUrl });
+  const nfts = createNftDirectory({ finn: finn.client, cache, ttlSeconds: config.nftOwnershipTtl });
+  const memory = createMemoryService({ db, cache, redis, nats, nfts, streams: chatStreams, logger, projectionTtl: config.memoryProjectionTtl, maxEvents: config.memoryMaxEvents, sealKey: config.memorySealKey, writer: opts.memoryWriter });
+  const scheduleMemory = createScheduleMemory({ memory, logger });
+  const schedules = createScheduleService({ db, finn, events, memory: scheduleMemory, logger, publicUrl: config.publicUrl });
   const leaseMs = firingLeaseMs(config.finn.timeoutMs, config.finn.messageTimeoutMs, tickMs);
-  const scheduler = createScheduler({ db, finn, events, logger, tickMs, leaseMs, pendingStaleMs: pendingStaleMs(config.finn.timeoutMs) });
+  const scheduler = createScheduler({ db, finn, events, memory: scheduleMemory, logger, tickMs, leaseMs, pendingStaleMs: pendingStaleMs(config.finn.timeoutMs) });
   const replayGuard = createReplayGuard(redis, logger);
   const autonomous = createAutonomousService({ db, cache, nats, logger, ttlSeconds: config.autonomousPermissionTtl, defaultBudget: config.autonomousBudget });
   const reputation = createReputationService({ db, nats, logger });
-  const nfts = createNftDirectory({ finn: finn.client, cache, ttlSeconds: config.nftOwnershipTtl });
-  const memory = createMemoryService({ db, cache, redis, nats, nfts, streams: chatStreams, logger, projectionTtl: config.memoryProjectionTtl, maxEvents: config.memoryMaxEvents, sealKey: config.memorySealKey, writer: opts.memoryWriter });
   const allowlist = await createAllowlistStore({ path: config.allowlistPath, logger, pollMs: opts.allowlistPollMs });
   const signIn = createSignIn({ config, nonces: createNonceStore({ redis, ttlMs: opts.siweNonceTtlMs }), allowlist, logger });
   const conviction = createConviction({ config, finn: finn.client, cache, allowlist, nats, logger });

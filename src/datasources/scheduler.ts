@@ -17,6 +17,7 @@ import {
   type FiringResult,
 } from './postgres/schedule-firing-repo.js';
 import type { ScheduleExecution } from './postgres/schedule-rows.js';
+import type { ScheduleMemory } from './schedule-memory.js';
 
 export const DEFAULT_TICK_MS = 15_000;
 const FINISH_RETRY_FIRST_MS = 200;
@@ -36,6 +37,8 @@ export interface SchedulerDeps {
   db: Db | null;
   finn: Finn;
   events: EventBus;
+  /** Appends each recorded execution's schedule_fire event, in the transaction that records it. */
+  memory: ScheduleMemory;
   logger: Logger;
   tickMs: number;
   /** Longer than any firing can legitimately take; after it another instance takes the firing over. */
@@ -68,7 +71,7 @@ interface Firing {
  * crash left PENDING. Runs on every instance.
  */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
-  const { db, finn, events, logger } = deps;
+  const { db, finn, events, memory, logger } = deps;
   const maxInFlight = deps.maxInFlight ?? 10;
   /** Firings in progress; `releasable` until the prompt may have reached Finn or the outcome is being recorded. */
   const inFlight = new Map<Promise<void>, Firing>();
@@ -128,6 +131,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   function publish(execution: ScheduleExecution): void {
+    memory.committed(execution.nftId);
     events.publish('scheduleFired', execution.nftId, execution);
     logger.info(
       { event: 'schedule_fired', schedule_id: execution.scheduleId, execution_id: execution.id, status: execution.status, source: 'dixie' },
@@ -152,7 +156,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   async function finish(database: Db, claim: Claim, result: FiringResult): Promise<ScheduleExecution | null> {
     for (let attempt = 1, delayMs = FINISH_RETRY_FIRST_MS; ; attempt++, delayMs = Math.min(2 * delayMs, FINISH_RETRY_MAX_MS)) {
       try {
-        return await finishFiring(database, claim, result);
+        return await finishFiring(database, claim, result, memory.fired);
       } catch (err) {
         const waitMs = Math.min(delayMs, claim.leaseEndsAt - Date.now());
         if (closed || waitMs <= 0) throw err;
@@ -210,7 +214,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const due = await claimDue(database, { ...base, limit: maxInFlight - inFlight.size });
     if (stopped) return release(database, due);
     for (const claim of due) track(database, claim);
-    const orphans = await reclaimExpired(database, { ...base, limit: maxInFlight - inFlight.size, maxAttempts: deps.maxAttempts ?? 3 });
+    const orphans = await reclaimExpired(database, { ...base, limit: maxInFlight - inFlight.size, maxAttempts: deps.maxAttempts ?? 3 }, memory.fired);
     for (const e of orphans.ended) publish(e);
     if (stopped) return release(database, orphans.claims);
     for (const claim of orphans.claims) {

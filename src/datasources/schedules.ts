@@ -14,6 +14,7 @@ import type { Db } from './postgres/index.js';
 import { recordCallback } from './postgres/schedule-callback-repo.js';
 import { cancelSchedule, getSchedule, insertPending, listExecutions, listSchedules, ScheduleLimitError, transition } from './postgres/schedule-repo.js';
 import type { Schedule, ScheduleExecution } from './postgres/schedule-rows.js';
+import type { ScheduleMemory } from './schedule-memory.js';
 
 export type { Schedule, ScheduleExecution } from './postgres/schedule-rows.js';
 
@@ -63,8 +64,8 @@ function validate(input: CreateScheduleInput): void {
   if (m !== null && m !== undefined && (!Number.isInteger(m) || m < 1 || m > MAX_FIRES)) throw badInput('maxFires', `maxFires must be 1–${MAX_FIRES}`);
 }
 
-export function createScheduleService(deps: { db: Db | null; finn: Finn; events: EventBus; logger: Logger; publicUrl: string }): ScheduleService {
-  const { finn, events, logger } = deps;
+export function createScheduleService(deps: { db: Db | null; finn: Finn; events: EventBus; memory: ScheduleMemory; logger: Logger; publicUrl: string }): ScheduleService {
+  const { finn, events, memory, logger } = deps;
   const requireDb = (): Db => {
     if (!deps.db) throw dixieError('FEATURE_DISABLED', 'Schedules need a database (DATABASE_URL)');
     return deps.db;
@@ -114,16 +115,17 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
         throw toClientError(err, retryAfterS());
       }
       // Finn answered 404 to B7: Dixie's own scheduler tick fires it.
-      const schedule = await transition(db, pending.id, 'PENDING', 'ACTIVE', {
-        firedBy: cronId ? 'finn' : 'dixie',
-        finnCronId: cronId,
-        nextFireAt: next,
+      const schedule = await db.transaction(async (tx) => {
+        const active = await transition(tx, pending.id, 'PENDING', 'ACTIVE', { firedBy: cronId ? 'finn' : 'dixie', finnCronId: cronId, nextFireAt: next });
+        if (active) await memory.created(tx, active);
+        return active;
       });
       if (!schedule) {
         // The sweep failed it (B7 outlasted pendingStaleMs) or the owner cancelled it meanwhile: Finn must not keep its cron.
         if (cronId) await dropCron(cronId, ctx);
         throw dixieError('UPSTREAM_UNAVAILABLE', 'Finn took too long to register the schedule; it was not created', { retryAfter: retryAfterS() });
       }
+      memory.committed(schedule.nftId);
       logger.info({ event: 'schedule_created', schedule_id: schedule.id, nft_id: schedule.nftId, fired_by: schedule.firedBy }, 'schedule created');
       return { parsed: { cron: parsed.cron, humanReadable: parsed.humanReadable, nextFireAt: next }, schedule, needsConfirmation: needsConfirmation(parsed, now) };
     },
@@ -157,9 +159,10 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
     async recordCallback(input) {
       if (!deps.db) return null;
       const idempotencyKey = input.messageId ? `msg:${input.messageId}` : `sig:${input.signature}`;
-      const rec = await recordCallback(deps.db, { scheduleId: input.scheduleId, idempotencyKey, messageId: input.messageId });
+      const rec = await recordCallback(deps.db, { scheduleId: input.scheduleId, idempotencyKey, messageId: input.messageId }, memory.fired);
       if (!rec) return null;
       if (rec.created) {
+        memory.committed(rec.execution.nftId);
         if (rec.orphanCron) {
           logger.warn(
             { event: LogEvent.scheduleOrphanCron, schedule_id: input.scheduleId, nft_id: rec.execution.nftId },

@@ -6,6 +6,73 @@ export type MemoryEventType = (typeof MEMORY_EVENT_TYPES)[number];
 export type MessagePayload = { role: 'user' | 'assistant'; text: string };
 export type ToolUsePayload = { toolName: string; args: unknown; result: string; isError: boolean };
 
+export type ScheduleCreatePayload = {
+  scheduleId: string;
+  name: string | null;
+  expression: string;
+  cron: string;
+  humanReadable: string;
+  /** The owner's own words, like a chat prompt: sealed and erased with the schedule's conversation. Firings do not repeat it. */
+  prompt: string;
+  maxFires: number | null;
+  firedBy: 'finn' | 'dixie' | null;
+  /** ISO-8601 */
+  nextFireAt: string | null;
+};
+
+export type ScheduleFirePayload = {
+  scheduleId: string;
+  name: string | null;
+  cron: string;
+  humanReadable: string;
+  executionId: string;
+  source: 'finn' | 'dixie';
+  /** SUCCESS, FAILED or SKIPPED: only a finished execution is recorded. */
+  status: string;
+  /** ISO-8601; fireAt is the due time of a Dixie firing (null for Finn callbacks). */
+  firedAt: string;
+  fireAt: string | null;
+  messageId: string | null;
+  error: string | null;
+};
+
+/** What a schedule's memory events say about it (a structural subset of the stored schedule). */
+export type ScheduleFacts = Omit<ScheduleCreatePayload, 'scheduleId' | 'nextFireAt'> & { id: string; nextFireAt: Date | null };
+
+export type ExecutionFacts = Pick<ScheduleFirePayload, 'source' | 'status' | 'firedAt' | 'fireAt' | 'messageId' | 'error'> & { id: string };
+
+export function scheduleCreateEvent(s: ScheduleFacts): NewMemoryEvent {
+  const payload: ScheduleCreatePayload = {
+    scheduleId: s.id,
+    name: s.name,
+    expression: s.expression,
+    cron: s.cron,
+    humanReadable: s.humanReadable,
+    prompt: s.prompt,
+    maxFires: s.maxFires,
+    firedBy: s.firedBy,
+    nextFireAt: s.nextFireAt?.toISOString() ?? null,
+  };
+  return { type: 'schedule_create', payload };
+}
+
+export function scheduleFireEvent(s: ScheduleFacts, e: ExecutionFacts): NewMemoryEvent {
+  const payload: ScheduleFirePayload = {
+    scheduleId: s.id,
+    name: s.name,
+    cron: s.cron,
+    humanReadable: s.humanReadable,
+    executionId: e.id,
+    source: e.source,
+    status: e.status,
+    firedAt: e.firedAt,
+    fireAt: e.fireAt,
+    messageId: e.messageId,
+    error: e.error,
+  };
+  return { type: 'schedule_fire', payload };
+}
+
 /** An event about to be appended (its id and time come from the database). */
 export interface NewMemoryEvent {
   type: MemoryEventType;

@@ -12,8 +12,9 @@ export interface TcpProxy {
    * Holds back the server's reply on the connection whose client next sends `marker` (e.g. a bit
    * of SQL). Resolves once the reply has arrived here, so the statement has run, with the function
    * that lets it through: the client sees a read made before whatever the test does meanwhile.
+   * With `after`, the next `marker` of the connection that sent `after`: the COMMIT of one transaction.
    */
-  holdReplyTo(marker: string): Promise<() => void>;
+  holdReplyTo(marker: string, opts?: { after?: string }): Promise<() => void>;
   close(): Promise<void>;
 }
 
@@ -31,7 +32,7 @@ interface Pair {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let mode: ProxyMode = 'pass';
   const pairs = new Set<Pair>();
-  let holds: Array<{ marker: string; arrived: () => void; pair?: Pair }> = [];
+  let holds: Array<{ marker: string; after?: string; armed?: Pair; arrived: () => void; pair?: Pair }> = [];
   const server = net.createServer((client) => {
     if (mode === 'refuse') return client.destroy();
     const pair: Pair = { client, upstream: null, held: null, hung: mode === 'hang', swallowedBytes: 0 };
@@ -47,7 +48,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         return;
       }
       pair.upstream.write(chunk);
-      const hold = holds.find((h) => chunk.includes(h.marker));
+      const hold = holds.find((h) => (!h.after || h.armed === pair) && chunk.includes(h.marker));
+      for (const h of holds) if (h.after && !h.armed && chunk.includes(h.after)) h.armed = pair;
       if (!hold || pair.held) return;
       holds = holds.filter((h) => h !== hold);
       hold.pair = pair;
@@ -80,10 +82,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       }
     },
     stuck: () => [...pairs].filter((p) => p.hung && p.swallowedBytes > 0).length,
-    holdReplyTo(marker) {
+    holdReplyTo(marker, opts = {}) {
       return new Promise((resolve) => {
         const hold: (typeof holds)[number] = {
           marker,
+          after: opts.after,
           arrived: () =>
             resolve(() => {
               const pair = hold.pair!;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, waitFor, type TestDixie } from '../helpers/dixie.js';
+import { readMemory } from '../helpers/memory.js';
 import { createSchedule, executionLogs, executionsOf, giveWallet, makeDue, promptsFor, settledExecution } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -84,9 +85,9 @@ describe('recording the outcome of a firing', () => {
     expect(executionLogs(d, 'schedule_firing_finish_retry', row!.id).length).toBeGreaterThan(0);
   });
 
-  it('publishes the outcome once when the reply to its write was lost after PostgreSQL committed it', { timeout: 60_000 }, async () => {
+  it('publishes the outcome and writes its memory event once when the reply to its COMMIT was lost', { timeout: 60_000 }, async () => {
     const id = await newSchedule('mibera:fin2');
-    const written = proxy.holdReplyTo('UPDATE schedule_executions SET status');
+    const written = proxy.holdReplyTo('COMMIT', { after: 'UPDATE schedule_executions SET status' });
     await makeDue(schema.url, id);
     await written;
     const [row] = await executionsOf(schema.url, id);
@@ -98,5 +99,8 @@ describe('recording the outcome of a firing', () => {
     expect(executionLogs(d, 'schedule_fired', row!.id)).toEqual([expect.objectContaining({ status: 'SUCCESS' })]);
     expect(promptsFor(sim, row!.id)).toBe(1);
     expect(executionLogs(d, 'schedule_firing_finish_retry', row!.id).length).toBeGreaterThan(0);
+    // Written with the outcome, in the transaction that committed: the retry appended nothing more.
+    const fires = (await readMemory(d, owner, 'mibera:fin2', { c: id })).events.items.filter((e) => e.type === 'SCHEDULE_FIRE');
+    expect(fires.map((e) => [e.payload?.executionId, e.payload?.status])).toEqual([[row!.id, 'SUCCESS']]);
   });
 });

@@ -1,7 +1,7 @@
 import { nextFireAt } from '../../domain/schedule-expression.js';
 import { assertTransition, isTerminal, type ScheduleStatus } from '../../domain/schedule-state.js';
 import type { Db } from './db.js';
-import { EXECUTION_COLUMNS, toExecution, type ScheduleExecution } from './schedule-rows.js';
+import { EXECUTION_COLUMNS, toExecution, type OnRecorded, type ScheduleExecution } from './schedule-rows.js';
 
 export interface RecordedCallback {
   execution: ScheduleExecution;
@@ -34,6 +34,7 @@ interface Locked {
 export async function recordCallback(
   db: Db,
   input: { scheduleId: string; idempotencyKey: string; messageId: string | null },
+  onRecorded: OnRecorded,
 ): Promise<RecordedCallback | null> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<Locked>(
@@ -68,6 +69,8 @@ export async function recordCallback(
       );
       if (newStatus === 'COMPLETED') completedCronId = s.finn_cron_id;
     }
-    return { execution: toExecution(ins.rows[0]), created: true, completedCronId, orphanCron: s.fired_by === null && isTerminal(s.status) };
+    const execution = toExecution(ins.rows[0]);
+    await onRecorded(tx, execution);
+    return { execution, created: true, completedCronId, orphanCron: s.fired_by === null && isTerminal(s.status) };
   });
 }

@@ -1,7 +1,7 @@
 import { nextFireAt } from '../../domain/schedule-expression.js';
 import { assertTransition, type ScheduleStatus } from '../../domain/schedule-state.js';
 import type { Db, Queryable } from './db.js';
-import { EXECUTION_COLUMNS, toExecution, type ScheduleExecution } from './schedule-rows.js';
+import { EXECUTION_COLUMNS, toExecution, type OnRecorded, type ScheduleExecution } from './schedule-rows.js';
 
 /** One due firing held by this instance until `lease_until` (its token proves it still holds it). */
 export interface Claim {
@@ -94,6 +94,7 @@ const STILL_FIRING: readonly ScheduleStatus[] = ['ACTIVE', 'COMPLETED'];
 export async function reclaimExpired(
   db: Db,
   opts: { limit: number; leaseMs: number; token: string; maxAttempts: number },
+  onRecorded: OnRecorded,
 ): Promise<{ claims: Claim[]; ended: ScheduleExecution[] }> {
   if (opts.limit <= 0) return { claims: [], ended: [] };
   const leaseEndsAt = Date.now() + opts.leaseMs;
@@ -146,6 +147,8 @@ export async function reclaimExpired(
         leaseEndsAt,
       });
     }
+    // In schedule order on every instance: two ticks lock the same schedules' memory rows in one order, never a deadlock.
+    for (const e of [...ended].sort((x, y) => x.scheduleId.localeCompare(y.scheduleId))) await onRecorded(tx, e);
     return { claims, ended };
   });
 }
@@ -161,21 +164,28 @@ export async function recordSession(q: Queryable, claim: Claim, sessionId: strin
 
 /**
  * Records the outcome, only while this claim still holds the execution; null when it lost it.
- * Idempotent: the finished row keeps the claim's token, so a retry after a write whose reply was
- * lost finds the outcome this claim recorded instead of taking it for another instance's.
+ * Idempotent: the finished row keeps the claim's token, so a retry after a COMMIT whose reply was
+ * lost finds the outcome this claim recorded instead of taking it for another instance's (and
+ * `onRecorded` ran once, in the transaction that did commit).
  */
-export async function finishFiring(q: Queryable, claim: Claim, result: FiringResult): Promise<ScheduleExecution | null> {
-  const res = await q.query(
-    `UPDATE schedule_executions SET status = $3, message_id = $4, session_id = $5, error = $6, lease_until = NULL
-     WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' RETURNING ${EXECUTION_COLUMNS}`,
-    [claim.executionId, claim.token, result.status, result.messageId ?? null, result.sessionId ?? null, result.error ?? null],
-  );
-  if (res.rows[0]) return toExecution(res.rows[0]);
-  const done = await q.query(
-    `SELECT ${EXECUTION_COLUMNS} FROM schedule_executions WHERE id = $1 AND claim_token = $2 AND status <> 'RUNNING'`,
-    [claim.executionId, claim.token],
-  );
-  return done.rows[0] ? toExecution(done.rows[0]) : null;
+export async function finishFiring(db: Db, claim: Claim, result: FiringResult, onRecorded: OnRecorded): Promise<ScheduleExecution | null> {
+  return db.transaction(async (tx) => {
+    const res = await tx.query(
+      `UPDATE schedule_executions SET status = $3, message_id = $4, session_id = $5, error = $6, lease_until = NULL
+       WHERE id = $1 AND claim_token = $2 AND status = 'RUNNING' RETURNING ${EXECUTION_COLUMNS}`,
+      [claim.executionId, claim.token, result.status, result.messageId ?? null, result.sessionId ?? null, result.error ?? null],
+    );
+    if (res.rows[0]) {
+      const execution = toExecution(res.rows[0]);
+      await onRecorded(tx, execution);
+      return execution;
+    }
+    const done = await tx.query(
+      `SELECT ${EXECUTION_COLUMNS} FROM schedule_executions WHERE id = $1 AND claim_token = $2 AND status <> 'RUNNING'`,
+      [claim.executionId, claim.token],
+    );
+    return done.rows[0] ? toExecution(done.rows[0]) : null;
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ScheduleStatus } from '../../domain/schedule-state.js';
+import type { Queryable } from './db.js';
 
 export type FiredBy = 'finn' | 'dixie';
 export type ExecutionStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'SKIPPED';
@@ -37,6 +38,9 @@ export type ScheduleExecution = {
   messageId: string | null;
   error: string | null;
 };
+
+/** Runs inside the transaction that records a finished execution, exactly once per execution (soul memory). */
+export type OnRecorded = (tx: Queryable, execution: ScheduleExecution) => Promise<void>;
 
 type Row = Record<string, unknown>;
 

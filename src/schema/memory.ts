@@ -20,7 +20,7 @@ export const MemoryAccessPolicyEnum = builder.enumType('MemoryAccessPolicy', {
 const MemoryProjectionRef = builder.objectRef<MemoryProjection>('MemoryProjection').implement({
   description: 'Computed from the event log (sealed and erased payloads excluded) and cached.',
   fields: (t) => ({
-    conversationCount: t.exposeInt('conversationCount'),
+    conversationCount: t.exposeInt('conversationCount', { description: 'Chat conversations not deleted' }),
     sealedConversationCount: t.exposeInt('sealedConversationCount'),
     lastInteraction: t.field({ type: 'DateTime', nullable: true, resolve: (p) => p.lastInteraction }),
     recentTopics: t.exposeStringList('recentTopics', { description: 'Top keywords of the last 50 messages' }),
@@ -33,12 +33,18 @@ const MemoryEventRef = builder.objectRef<MemoryEventView>('MemoryEvent').impleme
   fields: (t) => ({
     id: t.exposeID('id'),
     nftId: t.exposeID('nftId'),
-    conversationId: t.exposeID('conversationId', { description: 'The chat session id; empty for NFT-level events (policy_change)' }),
+    conversationId: t.exposeID('conversationId', {
+      description: 'The chat session id; the schedule id for schedule_create and schedule_fire; empty for NFT-level events (policy_change)',
+    }),
     type: t.field({ type: MemoryEventTypeEnum, resolve: (e) => e.type }),
     payload: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'message: {role, text}; tool_use: {toolName, args, result, isError}. null when erased, or encrypted and the caller is not the owner.',
+      description:
+        'message: {role, text}; tool_use: {toolName, args, result, isError}; ' +
+        'schedule_create: {scheduleId, name, expression, cron, humanReadable, prompt, maxFires, firedBy, nextFireAt}; ' +
+        'schedule_fire (one per execution): {scheduleId, name, cron, humanReadable, executionId, source, status, firedAt, fireAt, messageId, error}. ' +
+        'null when erased, or encrypted and the caller is not the owner.',
       resolve: (e) => e.payload,
     }),
     encrypted: t.exposeBoolean('encrypted', { description: 'Sealed: encrypted at rest' }),
@@ -101,6 +107,9 @@ export const MemoryRef = builder.objectRef<MemoryParent>('Memory').implement({
     }),
     conversations: t.field({
       type: MemoryConversationPage,
+      description:
+        "Chat conversations. A schedule's events form a conversation of their own, named by the schedule id: not listed here nor " +
+        'counted by the projection, read through events(conversationId), sealed and deleted like a chat.',
       args: {
         first: t.arg.int({ required: false, description: 'Default and maximum DIXIE_MEMORY_MAX_EVENTS (clamped)' }),
         after: t.arg.string({ required: false }),

@@ -5,7 +5,7 @@ import type { Deadline } from './deadline.js';
 import { clientIpOf } from './domain/client-ip.js';
 import type { Viewer } from './domain/viewer.js';
 import { requestScope, singleHeader } from './request-scope.js';
-import { applyCommonHeaders, applyCors, BODY_LIMIT, BodyTooLargeError, readBody, requestIdOf, sendError, sendJson } from './rest/http.js';
+import { applyCommonHeaders, applyCors, BODY_LIMIT, BodyTooLargeError, rawErrorResponse, readBody, requestIdOf, sendError, sendJson } from './rest/http.js';
 import { healthRoutes } from './rest/health.js';
 import { adminRoutes } from './rest/admin.js';
 import { createRateLimitHook, rateLimitIdentity, viewerRateIdentity } from './rest/rate-limit.js';
@@ -137,13 +137,17 @@ export function buildApp(ds: Datasources): DixieApp {
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/graphql' || !ready) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      socket.end(rawErrorResponse(404, 'Not Found', 'not_found', 'Route not found', requestIdOf(req)));
       return;
     }
     ws.handleUpgrade(req, socket, head);
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  // What Node could not parse still gets a JSON answer (rest.md: never a plain-text error).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    if (err.code === 'HPE_HEADER_OVERFLOW') socket.end(rawErrorResponse(431, 'Request Header Fields Too Large', 'invalid_request', 'Request headers too large'));
+    else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end(rawErrorResponse(408, 'Request Timeout', 'invalid_request', 'Request timed out'));
+    else socket.end(rawErrorResponse(400, 'Bad Request', 'invalid_request', 'Malformed HTTP request'));
   });
 
   let closing: Promise<void> | null = null;

@@ -10,13 +10,29 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** rest.md: on every response, after X-Request-Id. */
+const COMMON_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['X-Protocol-Version', PROTOCOL_VERSION],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Referrer-Policy', 'strict-origin-when-cross-origin'],
+  ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'],
+];
+
 export function applyCommonHeaders(res: ServerResponse, requestId: string): void {
   res.setHeader('X-Request-Id', requestId);
-  res.setHeader('X-Protocol-Version', PROTOCOL_VERSION);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'strict-origin-when-cross-origin');
-  res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+  for (const [name, value] of COMMON_HEADERS) res.setHeader(name, value);
+}
+
+/**
+ * A whole JSON error response for a raw socket, where Node gives no ServerResponse (an upgrade
+ * Dixie does not serve, a request Node could not parse): the same body shape and headers as any
+ * other answer, and the connection closed.
+ */
+export function rawErrorResponse(status: number, reason: string, error: string, message: string, requestId: string = randomUUID()): string {
+  const body = JSON.stringify({ error, message });
+  const headers = [['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))], ['X-Request-Id', requestId], ...COMMON_HEADERS, ['Connection', 'close']];
+  return `HTTP/1.1 ${status} ${reason}\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n${body}`;
 }
 
 /** Applies CORS headers; returns true when it answered a preflight. */

@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { applyCommonHeaders, applyCors, requestIdOf, sendJson } from '../../src/rest/http.js';
@@ -87,6 +87,39 @@ describe('cross-cutting rules on the real Dixie server', () => {
     const res = await fetch(`${d.url}/api/does-not-exist`, { method: 'POST', body: 'x' });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'not_found', message: 'Route not found' });
+  });
+
+  it('answers what Node hands over raw (an upgrade it does not serve, an unparsable request) with JSON and the usual headers', async () => {
+    const port = Number(new URL(d.url).port);
+    const raw = (text: string) =>
+      new Promise<{ status: number; headers: Record<string, string>; body: string }>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(text));
+        let got = '';
+        socket.on('data', (c: Buffer) => (got += c.toString()));
+        socket.on('error', reject);
+        socket.on('close', () => {
+          const [head = '', body = ''] = got.split('\r\n\r\n');
+          const [statusLine = '', ...lines] = head.split('\r\n');
+          const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+          resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+        });
+      });
+    const common = { 'content-type': 'application/json', 'x-protocol-version': '8.2.0', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' };
+
+    const upgrade = await raw('GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nX-Request-Id: up-1\r\n\r\n');
+    expect(upgrade.status).toBe(404);
+    expect(upgrade.headers).toMatchObject({ ...common, 'x-request-id': 'up-1' });
+    expect(JSON.parse(upgrade.body)).toEqual({ error: 'not_found', message: 'Route not found' });
+
+    const garbled = await raw('NOT HTTP AT ALL\r\n\r\n');
+    expect(garbled.status).toBe(400);
+    expect(garbled.headers).toMatchObject({ ...common, 'x-request-id': expect.any(String) });
+    expect(JSON.parse(garbled.body)).toEqual({ error: 'invalid_request', message: 'Malformed HTTP request' });
+
+    const huge = await raw(`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge.status).toBe(431);
+    expect(huge.headers).toMatchObject(common);
+    expect(JSON.parse(huge.body)).toEqual({ error: 'invalid_request', message: 'Request headers too large' });
   });
 
   it('allows configured origins, denies others, and answers preflight with 204', async () => {

@@ -14,7 +14,9 @@ builder.objectType(AgentInfo, {
     knowledge: t.field({
       type: AgentKnowledge,
       resolve: async (_a, _args, ctx) => {
-        const [{ metadata }, corpus] = await Promise.all([ctx.ds.knowledge.forClient(), ctx.ds.knowledge.corpus()]);
+        // In turn: when forClient asks Finn, the corpus must be read from that answer, not the one before.
+        const { metadata } = await ctx.ds.knowledge.forClient();
+        const corpus = await ctx.ds.knowledge.corpus();
         return { domains: metadata?.domains ?? [], totalDocuments: metadata?.totalDocuments ?? 0, lastIndexed: corpus.last_indexed };
       },
     }),

@@ -286,9 +286,9 @@ describe('Finn failing under a GraphQL field (finn.md §General)', () => {
       const failed = await k.gql('{ agent { knowledge { totalDocuments } } }', {}, auth);
       expect(failed.body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_ERROR' });
       sim.control.clearFaults();
-      const res = await k.gql<{ agent: { knowledge: { totalDocuments: number } } }>('{ agent { knowledge { totalDocuments } } }', {}, auth);
+      const res = await k.gql<{ agent: { knowledge: { totalDocuments: number; lastIndexed: string | null } } }>('{ agent { knowledge { totalDocuments lastIndexed } } }', {}, auth);
       expect(res.body.errors).toBeUndefined();
-      expect(res.body.data!.agent.knowledge.totalDocuments).toBe(42);
+      expect(res.body.data!.agent.knowledge).toEqual({ totalDocuments: 42, lastIndexed: expect.any(String) });
     } finally {
       await k.stop();
       await sim.close();

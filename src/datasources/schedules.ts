@@ -76,6 +76,24 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
       logger.warn({ event: 'schedule_cron_delete_failed', cron_id: cronId, err: err instanceof Error ? err.message : String(err) }, 'B8 failed'),
     );
 
+  /**
+   * The activation write failed, or only its reply was lost. Committed: carry on. Not committed:
+   * Finn must not keep the cron (Dixie alone knows its id), and the schedule fails. Unknown (the
+   * database still away): the cron stays, for an ACTIVE schedule must not lose it; the sweep fails
+   * a schedule still PENDING later, and the cron's callbacks are then logged as orphans.
+   */
+  async function afterFailedActivation(db: Db, id: string, cronId: string | null, err: unknown, ctx?: FinnCallContext): Promise<Schedule> {
+    const stored = await getSchedule(db, id).catch(() => undefined);
+    if (stored?.status === 'ACTIVE') return stored;
+    if (stored !== undefined) {
+      if (cronId) await dropCron(cronId, ctx);
+      if (stored?.status === 'PENDING') await transition(db, id, 'PENDING', 'FAILED').catch(() => null);
+    } else if (cronId) {
+      logger.warn({ event: 'schedule_activation_unknown', schedule_id: id, cron_id: cronId }, 'could not tell whether the schedule became active; its Finn cron was kept');
+    }
+    throw err;
+  }
+
   return {
     async create(input, ownerWallet, ctx) {
       const db = requireDb();
@@ -115,11 +133,16 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
         throw toClientError(err, retryAfterS());
       }
       // Finn answered 404 to B7: Dixie's own scheduler tick fires it.
-      const schedule = await db.transaction(async (tx) => {
-        const active = await transition(tx, pending.id, 'PENDING', 'ACTIVE', { firedBy: cronId ? 'finn' : 'dixie', finnCronId: cronId, nextFireAt: next });
-        if (active) await memory.created(tx, active);
-        return active;
-      });
+      let schedule: Schedule | null;
+      try {
+        schedule = await db.transaction(async (tx) => {
+          const active = await transition(tx, pending.id, 'PENDING', 'ACTIVE', { firedBy: cronId ? 'finn' : 'dixie', finnCronId: cronId, nextFireAt: next });
+          if (active) await memory.created(tx, active);
+          return active;
+        });
+      } catch (err) {
+        schedule = await afterFailedActivation(db, pending.id, cronId, err, ctx);
+      }
       if (!schedule) {
         // The sweep failed it (B7 outlasted pendingStaleMs) or the owner cancelled it meanwhile: Finn must not keep its cron.
         if (cronId) await dropCron(cronId, ctx);

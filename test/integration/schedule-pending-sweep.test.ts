@@ -25,7 +25,7 @@ beforeAll(async () => {
   await writeAllowlist(join(dir, 'allowlist.json'), [owner]);
   schema = await createTestSchema(tag);
   sim = await startFinnSim();
-  giveWallet(sim, owner, 200, ['mibera:crash', 'mibera:full', 'mibera:slow']);
+  giveWallet(sim, owner, 200, ['mibera:crash', 'mibera:full', 'mibera:slow', 'mibera:actfail']);
   // The default Finn timeout (5 s): a schedule is stale after 70 s PENDING, so the tests backdate rows.
   survivor = await startDixie({
     sim,
@@ -140,5 +140,23 @@ describe('schedules left PENDING by an interrupted createSchedule', () => {
     const cron = [...sim.control.crons.values()].find((c) => c.scheduleId === row!.id);
     expect(cron?.deleted).toBe(true);
     expect(await statusOf(row!.id)).toBe('FAILED');
+  });
+});
+
+describe('an activation write that fails after B7', () => {
+  it("deletes Finn's cron and fails the schedule, instead of leaving both behind", async () => {
+    // The activation UPDATE of this NFT's schedules fails, as on a failover between B7 and the write.
+    await sql(schema.url, `CREATE FUNCTION refuse_activation() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'activation refused'; END $$`);
+    await sql(
+      schema.url,
+      `CREATE TRIGGER refuse_activation BEFORE UPDATE ON schedules FOR EACH ROW
+       WHEN (NEW.status = 'ACTIVE' AND NEW.nft_id = 'mibera:actfail') EXECUTE FUNCTION refuse_activation()`,
+    );
+    const res = await createSchedule(survivor, owner, { nftId: 'mibera:actfail', expression: 'every 6 hours', prompt: 'never active' });
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    const [row] = await sql<{ id: string; status: string }>(schema.url, `SELECT id, status FROM schedules WHERE nft_id = 'mibera:actfail'`);
+    expect(row!.status).toBe('FAILED');
+    const cron = [...sim.control.crons.values()].find((c) => c.scheduleId === row!.id);
+    expect(cron?.deleted).toBe(true);
   });
 });

@@ -28,7 +28,8 @@ export const streamNameFor = (subject: string): string => subject.replace(/[^A-Z
 
 export interface DurableHandler {
   /** Resolves once the message is applied (it is acknowledged); throws to have it delivered again. */
-  (data: unknown, meta: { msgId: string | null; attempt: number }): Promise<void>;
+  /** `msgId`: the publisher's Nats-Msg-Id, else one naming this message (stable across its redeliveries). */
+  (data: unknown, meta: { msgId: string; attempt: number }): Promise<void>;
 }
 
 /**
@@ -45,11 +46,12 @@ export async function consumeDurable(
 ): Promise<(() => Promise<void>) | null> {
   const stream = streamNameFor(opts.subject);
   let messages: ConsumerMessages;
+  let streamTag: string;
   try {
     const jsm = await nc.jetstreamManager({ timeout: 2_000 });
-    const exists = await jsm.streams.info(stream).then(() => true, () => false);
-    if (!exists) {
-      await jsm.streams.add({
+    let info = await jsm.streams.info(stream).catch(() => null);
+    if (!info) {
+      info = await jsm.streams.add({
         name: stream,
         subjects: [opts.subject],
         retention: RetentionPolicy.Workqueue,
@@ -61,12 +63,15 @@ export async function consumeDurable(
     await jsm.consumers.add(stream, { durable_name: opts.durable, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS), max_deliver: MAX_DELIVER });
     const consumer = await nc.jetstream().consumers.get(stream, opts.durable);
     messages = await consumer.consume({ max_messages: 64 });
+    // A message published without Nats-Msg-Id is named by its place in this stream: the same on
+    // every redelivery, and never one of an earlier stream of the same name (sequences restart).
+    streamTag = `js:${stream}:${info.created}`;
   } catch (err) {
     opts.logger.warn({ event: LogEvent.natsJetstreamUnavailable, subject: opts.subject, err: err instanceof Error ? err.message : String(err) }, 'JetStream unavailable: plain subscription, at most once');
     return null;
   }
   const done = (async () => {
-    for await (const m of messages) await deliver(m, opts);
+    for await (const m of messages) await deliver(m, streamTag, opts);
   })();
   return async () => {
     await messages.close().catch(() => undefined);
@@ -74,12 +79,12 @@ export async function consumeDurable(
   };
 }
 
-async function deliver(m: JsMsg, opts: { subject: string; handler: DurableHandler; logger: Logger }): Promise<void> {
+async function deliver(m: JsMsg, streamTag: string, opts: { subject: string; handler: DurableHandler; logger: Logger }): Promise<void> {
   const attempt = m.info.redeliveryCount;
   const data = jsonOf(m, opts.subject, opts.logger);
   if (data === NOT_JSON) return m.term();
   try {
-    await opts.handler(data, { msgId: m.headers?.get('Nats-Msg-Id') || null, attempt });
+    await opts.handler(data, { msgId: m.headers?.get('Nats-Msg-Id') || `${streamTag}:${m.seq}`, attempt });
     m.ack();
   } catch (err) {
     const fields = { subject: opts.subject, attempt, err: err instanceof Error ? err.message : String(err) };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { connect, headers as natsHeaders, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from '../logger.js';
 import { createDependencyState } from './dependency-state.js';
@@ -71,7 +72,8 @@ export function createNats(opts: { url: string; logger: Logger; subjectPrefix?: 
     const fallback = () => {
       // Given up on, or shutting down, while JetStream was being asked: nothing to attach.
       if (stopped || conn.isClosed() || !durables.has(d)) return () => undefined;
-      const w: Wanted = { subject: d.subject, queue: d.durable, handler: (data, meta) => d.handler(data, { msgId: meta.msgId, attempt: 1 }) };
+      // No redelivery here (at most once), so a message without Nats-Msg-Id gets a name of its own.
+      const w: Wanted = { subject: d.subject, queue: d.durable, handler: (data, meta) => d.handler(data, { msgId: meta.msgId ?? `core:${randomUUID()}`, attempt: 1 }) };
       attach(conn, w);
       return () => w.sub?.unsubscribe();
     };

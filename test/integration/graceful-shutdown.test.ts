@@ -204,13 +204,14 @@ describe('graceful shutdown (real process)', () => {
   it('turns /readyz 503 while a schedule firing is still in progress, lets the firing finish, then exits 0', async () => {
     sim.control.absent('cron.register'); // Dixie fires the schedule itself
     giveWallet(sim, owner, 200, ['mibera:42']);
-    const { p, base } = await spawnReady({ DIXIE_SCHEDULER_TICK_MS: '200', DIXIE_SHUTDOWN_GRACE_MS: '8000' });
+    // A generous Finn timeout: on a machine this loaded the firing's session call must not time out first.
+    const { p, base } = await spawnReady({ DIXIE_SCHEDULER_TICK_MS: '200', DIXIE_SHUTDOWN_GRACE_MS: '8000', DIXIE_FINN_TIMEOUT_MS: '20000' });
     const input = { nftId: 'mibera:42', expression: 'every 2 hours', prompt: 'hold on' };
     const created = await gql(base, CREATE_SCHEDULE, { input }, await walletAuth(owner));
     const { id } = ((await created.json()) as { data: { createSchedule: { schedule: { id: string } } } }).data.createSchedule.schedule;
     sim.control.hang('sessions.message');
     await makeDue(schema.url, id);
-    await sim.control.waitForRequest((r) => r.route === 'sessions.message', 10_000);
+    await sim.control.waitForRequest((r) => r.route === 'sessions.message', 30_000);
 
     const exit = terminate(p);
     await waitFor(() => events(p).includes('shutdown_started'), { what: 'shutdown_started' });

@@ -51,7 +51,9 @@ export function createScheduleMemory(deps: { memory: MemoryService; logger: Logg
     fired: (tx, execution) =>
       contained(tx, { nft_id: execution.nftId, schedule_id: execution.scheduleId, execution_id: execution.id, type: 'schedule_fire' }, async () => {
         const schedule = await getSchedule(tx, execution.scheduleId);
-        if (schedule) await appendFor(tx, schedule, scheduleFireEvent(schedule, execution));
+        // A schedule that never became active has no schedule_create: the firings of a cron Finn
+        // kept for it (schedule_orphan_cron) are Finn's noise, not this NFT's memory.
+        if (schedule?.firedBy) await appendFor(tx, schedule, scheduleFireEvent(schedule, execution));
       }),
     committed(nftId) {
       memory.invalidate(nftId).catch((err: unknown) =>

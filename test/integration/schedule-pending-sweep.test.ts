@@ -109,6 +109,8 @@ describe('schedules left PENDING by an interrupted createSchedule', () => {
     expect(firing).toMatchObject({ status: 200, body: { scheduleId: id, status: 'skipped' } });
     await waitFor(() => logsOf('schedule_orphan_cron', id).length === 1, { what: 'the orphan cron logged' });
     expect(logsOf('schedule_orphan_cron', id)[0]).toMatchObject({ level: 'warn', nft_id: 'mibera:crash' });
+    // The firing is recorded SKIPPED, but a schedule that never became active writes no soul memory.
+    expect(await sql(schema.url, 'SELECT type FROM memory_events WHERE conversation_id = $1', [id])).toEqual([]);
   });
 
   it("frees the NFT's limit of 50 and leaves a schedule still being created alone", async () => {

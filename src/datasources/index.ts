@@ -117,7 +117,7 @@ export async function createDatasources(config: Readonly<Config>, logger: Logger
   const knowledge = createKnowledgeSource(finn.client, finn.breaker, { ttlMs: opts.knowledgeTtlMs });
   const healthOptions = { ...DEFAULT_HEALTH_OPTIONS, ...opts.health };
   // Governor readings behind /api/health are cached and bounded like the other health probes.
-  const governors = createGovernorRegistry({ ttlMs: healthOptions.infraProbeTtlMs, waitMs: healthOptions.waitMs, timeoutMs: healthOptions.probeTimeoutMs, redis });
+  const governors = createGovernorRegistry({ ttlMs: healthOptions.infraProbeTtlMs, waitMs: healthOptions.waitMs, timeoutMs: healthOptions.probeTimeoutMs });
   governors.register(knowledge.governor);
   // Filled in by the knowledge-priority and schedule features; zero items until they report.
   const knowledgeVotes = db ? createKnowledgeVoteRepo(db) : null;

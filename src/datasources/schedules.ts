@@ -77,19 +77,21 @@ export function createScheduleService(deps: { db: Db | null; finn: Finn; events:
     );
 
   /**
-   * The activation write failed, or only its reply was lost. Committed: carry on. Not committed:
-   * Finn must not keep the cron (Dixie alone knows its id), and the schedule fails. Unknown (the
-   * database still away): the cron stays, for an ACTIVE schedule must not lose it; the sweep fails
-   * a schedule still PENDING later, and the cron's callbacks are then logged as orphans.
+   * The activation write failed, or only its reply was lost (its COMMIT may even still be under
+   * way). The schedule is failed first: that write waits on the row lock of a COMMIT in progress
+   * and then matches nothing, so only a schedule that is surely not ACTIVE loses the cron (Dixie
+   * alone knows its id). Committed: carry on. Unknown (the database still away): the cron stays,
+   * for an ACTIVE schedule must not lose it; the sweep fails a schedule still PENDING later, and
+   * the cron's callbacks are then logged as orphans.
    */
   async function afterFailedActivation(db: Db, id: string, cronId: string | null, err: unknown, ctx?: FinnCallContext): Promise<Schedule> {
-    const stored = await getSchedule(db, id).catch(() => undefined);
-    if (stored?.status === 'ACTIVE') return stored;
-    if (stored !== undefined) {
+    try {
+      const failed = await transition(db, id, 'PENDING', 'FAILED');
+      const stored = failed ?? (await getSchedule(db, id));
+      if (stored?.status === 'ACTIVE') return stored;
       if (cronId) await dropCron(cronId, ctx);
-      if (stored?.status === 'PENDING') await transition(db, id, 'PENDING', 'FAILED').catch(() => null);
-    } else if (cronId) {
-      logger.warn({ event: 'schedule_activation_unknown', schedule_id: id, cron_id: cronId }, 'could not tell whether the schedule became active; its Finn cron was kept');
+    } catch {
+      if (cronId) logger.warn({ event: 'schedule_activation_unknown', schedule_id: id, cron_id: cronId }, 'could not tell whether the schedule became active; its Finn cron was kept');
     }
     throw err;
   }

@@ -116,9 +116,16 @@ export function buildApp(ds: Datasources): DixieApp {
     sendError(res, 404, 'not_found', 'Route not found');
   }
 
-  const server = createServer((req, res) => {
+  /** Sockets with a response under way: a parse error on one of them closes it, as Node's own handler does. */
+  const answering = new WeakMap<object, number>();
+  const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?')[0];
+  // Only /graphql upgrades (to WebSocket); any other request carrying Upgrade (an h2c probe) is
+  // served as the plain request it also is (Node 24.9+; older Node hands it to 'upgrade' below).
+  const server = createServer({ shouldUpgradeCallback: (req: IncomingMessage) => pathOf(req) === '/graphql' }, (req, res) => {
     inFlight++;
+    answering.set(req.socket, (answering.get(req.socket) ?? 0) + 1);
     res.once('close', () => {
+      answering.set(req.socket, (answering.get(req.socket) ?? 1) - 1);
       if (--inFlight === 0) idle?.();
     });
     const requestId = requestIdOf(req);
@@ -135,8 +142,7 @@ export function buildApp(ds: Datasources): DixieApp {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.on('upgrade', (req, socket, head) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/graphql' || !ready) {
+    if (pathOf(req) !== '/graphql' || !ready) {
       socket.end(rawErrorResponse(404, 'Not Found', 'not_found', 'Route not found', requestIdOf(req)));
       return;
     }
@@ -144,7 +150,8 @@ export function buildApp(ds: Datasources): DixieApp {
   });
   // What Node could not parse still gets a JSON answer (rest.md: never a plain-text error).
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return;
+    // A response of this connection under way cannot be followed by another: close, as Node does.
+    if (!socket.writable || (answering.get(socket) ?? 0) > 0) return void socket.destroy();
     if (err.code === 'HPE_HEADER_OVERFLOW') socket.end(rawErrorResponse(431, 'Request Header Fields Too Large', 'invalid_request', 'Request headers too large'));
     else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end(rawErrorResponse(408, 'Request Timeout', 'invalid_request', 'Request timed out'));
     else socket.end(rawErrorResponse(400, 'Bad Request', 'invalid_request', 'Malformed HTTP request'));

@@ -31,7 +31,7 @@ export function applyCommonHeaders(res: ServerResponse, requestId: string): void
  */
 export function rawErrorResponse(status: number, reason: string, error: string, message: string, requestId: string = randomUUID()): string {
   const body = JSON.stringify({ error, message });
-  const headers = [['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))], ['X-Request-Id', requestId], ...COMMON_HEADERS, ['Connection', 'close']];
+  const headers = [['Content-Type', 'application/json; charset=utf-8'], ['Content-Length', String(Buffer.byteLength(body))], ['X-Request-Id', requestId], ...COMMON_HEADERS, ['Connection', 'close']];
   return `HTTP/1.1 ${status} ${reason}\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n${body}`;
 }
 

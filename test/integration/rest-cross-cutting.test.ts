@@ -93,7 +93,8 @@ describe('cross-cutting rules on the real Dixie server', () => {
     const port = Number(new URL(d.url).port);
     const raw = (text: string) =>
       new Promise<{ status: number; headers: Record<string, string>; body: string }>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1', () => socket.end(text));
+        // Written, not ended: a half-closed client may lose the answer to a request served asynchronously.
+        const socket = connect(port, '127.0.0.1', () => socket.write(text));
         let got = '';
         socket.on('data', (c: Buffer) => (got += c.toString()));
         socket.on('error', reject);
@@ -104,12 +105,18 @@ describe('cross-cutting rules on the real Dixie server', () => {
           resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
         });
       });
-    const common = { 'content-type': 'application/json', 'x-protocol-version': '8.2.0', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' };
+    const common = { 'content-type': 'application/json; charset=utf-8', 'x-protocol-version': '8.2.0', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' };
 
-    const upgrade = await raw('GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nX-Request-Id: up-1\r\n\r\n');
-    expect(upgrade.status).toBe(404);
-    expect(upgrade.headers).toMatchObject({ ...common, 'x-request-id': 'up-1' });
-    expect(JSON.parse(upgrade.body)).toEqual({ error: 'not_found', message: 'Route not found' });
+    // An h2c probe (curl --http2) is served as the plain request it also is.
+    const h2c = await raw('GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\nUpgrade: h2c\r\nX-Request-Id: up-1\r\n\r\n');
+    expect(h2c.status).toBe(200);
+    expect(h2c.headers).toMatchObject({ ...common, 'x-request-id': 'up-1' });
+    expect(JSON.parse(h2c.body)).toMatchObject({ status: expect.any(String) });
+    // A WebSocket upgrade anywhere but /graphql is an unknown route.
+    const ws = await raw('GET /api/socket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nX-Request-Id: up-2\r\n\r\n');
+    expect(ws.status).toBe(404);
+    expect(ws.headers).toMatchObject({ ...common, 'x-request-id': 'up-2' });
+    expect(JSON.parse(ws.body)).toEqual({ error: 'not_found', message: 'Route not found' });
 
     const garbled = await raw('NOT HTTP AT ALL\r\n\r\n');
     expect(garbled.status).toBe(400);

@@ -198,7 +198,15 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
    * schedule_orphan_cron).
    */
   async function sweepStalePending(database: Db): Promise<void> {
-    for (const s of await failStalePending(database, deps.pendingStaleMs, STALE_SWEEP_LIMIT)) {
+    let stale: Array<{ id: string; nftId: string }>;
+    try {
+      stale = await failStalePending(database, deps.pendingStaleMs, STALE_SWEEP_LIMIT);
+    } catch (err) {
+      // Never in the way of the firings that follow in this tick.
+      logger.warn({ event: 'schedule_sweep_failed', err: err instanceof Error ? err.message : String(err) }, 'the stale PENDING sweep failed');
+      return;
+    }
+    for (const s of stale) {
       logger.warn(
         { event: 'schedule_pending_abandoned', schedule_id: s.id, nft_id: s.nftId },
         'a schedule was left PENDING by an interrupted createSchedule; marked FAILED',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newWallet, walletAuth, writeAllowlist } from '../helpers/auth.js';
 import { startDixie, TEST_JWT_KEY, waitFor, type TestDixie } from '../helpers/dixie.js';
-import { CREATE_SCHEDULE, createSchedule, giveWallet, sql } from '../helpers/schedules.js';
+import { CREATE_SCHEDULE, createSchedule, executionsOf, giveWallet, makeDue, sql } from '../helpers/schedules.js';
 import { createTestSchema, uniqueTag } from '../helpers/services.js';
 import { freePort, spawnDixie, type DixieProcess } from '../helpers/spawn-dixie.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   await writeAllowlist(join(dir, 'allowlist.json'), [owner]);
   schema = await createTestSchema(tag);
   sim = await startFinnSim();
-  giveWallet(sim, owner, 200, ['mibera:crash', 'mibera:full', 'mibera:slow', 'mibera:actfail']);
+  giveWallet(sim, owner, 200, ['mibera:crash', 'mibera:full', 'mibera:slow', 'mibera:actfail', 'mibera:sweepfail']);
   // The default Finn timeout (5 s): a schedule is stale after 70 s PENDING, so the tests backdate rows.
   survivor = await startDixie({
     sim,
@@ -160,5 +160,28 @@ describe('an activation write that fails after B7', () => {
     expect(row!.status).toBe('FAILED');
     const cron = [...sim.control.crons.values()].find((c) => c.scheduleId === row!.id);
     expect(cron?.deleted).toBe(true);
+  });
+});
+
+describe('a sweep that fails', () => {
+  it('does not keep the tick from firing due schedules', { timeout: 30_000 }, async () => {
+    sim.control.absent('cron.register'); // Dixie fires this schedule itself
+    const res = await createSchedule(survivor, owner, { nftId: 'mibera:sweepfail', expression: 'every 6 hours', prompt: 'fire anyway' });
+    expect(res.body.data!.createSchedule.schedule.firedBy).toBe('DIXIE');
+    const { id } = res.body.data!.createSchedule.schedule;
+    // A stale PENDING row whose failing the database refuses: every sweep now throws.
+    await sql(schema.url, `CREATE FUNCTION refuse_sweep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'sweep refused'; END $$`);
+    await sql(
+      schema.url,
+      `CREATE TRIGGER refuse_sweep BEFORE UPDATE ON schedules FOR EACH ROW
+       WHEN (OLD.status = 'PENDING' AND NEW.status = 'FAILED' AND NEW.nft_id = 'mibera:sweepfail') EXECUTE FUNCTION refuse_sweep()`,
+    );
+    await insertPending('mibera:sweepfail', true);
+    // The sweep has failed at least once (logged on its own, or as the whole tick failing).
+    await waitFor(() => survivor.logs.some((l) => l.event === 'schedule_sweep_failed' || l.event === 'scheduler_tick_failed'), { what: 'the sweep failing' });
+
+    await makeDue(schema.url, id);
+    await waitFor(async () => (await executionsOf(schema.url, id))[0]?.status === 'SUCCESS', { timeoutMs: 10_000, what: 'the firing' });
+    expect(survivor.logs.filter((l) => l.event === 'scheduler_tick_failed')).toEqual([]);
   });
 });

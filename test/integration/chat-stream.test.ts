@@ -185,19 +185,25 @@ describe('chat subscription', () => {
   });
 });
 
+/** A prompt whose echo streams 100 deltas (one per character): long enough to cut mid-run. */
+const LONG = (text: string) => `${text} `.repeat(Math.ceil(120 / (text.length + 1)));
+
 describe('chat stream safety', () => {
   it('closes the Finn socket within 1 s when a graphql-ws client leaves mid-stream', async () => {
     d.sim.control.setStream({ deltas: 100, delayMs: 30 });
     const sessionId = await startChat(alice);
     const closed = d.sim.control.waitForSocketClose(5_000, (l) => l.sessionId === sessionId);
+    const completed = d.sim.control.counter('run.completed');
     let left = 0;
-    await chatOverWs(await client(alice), { sessionId, text: 'long answer' }, (e) => {
+    // One delta per character, 100 of them 30 ms apart: the run would last 3 s if nobody cut it.
+    await chatOverWs(await client(alice), { sessionId, text: LONG('long answer') }, (e) => {
       if (e.__typename !== 'ChatTextDelta') return;
       left = Date.now();
       return 'stop';
     });
     const log = await closed;
     expect(log.closedAt! - left).toBeLessThan(1_000);
+    expect(d.sim.control.counter('run.completed')).toBe(completed);
     expect(d.server.ds.chatStreams.activeSubscribers()).toBe(0);
   });
 
@@ -224,42 +230,51 @@ describe('chat stream safety', () => {
     d.sim.control.setStream({ deltas: 100, delayMs: 30 });
     const sessionId = await startChat(alice);
     const closed = d.sim.control.waitForSocketClose(5_000, (l) => l.sessionId === sessionId);
+    const completed = d.sim.control.counter('run.completed');
     const c = wsClient(d.wsUrl, await walletAuth(alice));
     let left = 0;
-    await chatOverWs(c, { sessionId, text: 'tab closed' }, (e) => {
+    await chatOverWs(c, { sessionId, text: LONG('tab closed') }, (e) => {
       if (e.__typename !== 'ChatTextDelta') return;
       left = Date.now();
       void c.dispose();
     });
     const log = await closed;
     expect(log.closedAt! - left).toBeLessThan(1_000);
+    expect(d.sim.control.counter('run.completed')).toBe(completed);
   });
 
   it('closes the Finn socket within 1 s when an SSE client disconnects', async () => {
     d.sim.control.setStream({ deltas: 100, delayMs: 30 });
     const sessionId = await startChat(alice);
     const closed = d.sim.control.waitForSocketClose(5_000, (l) => l.sessionId === sessionId);
+    const completed = d.sim.control.counter('run.completed');
     let left = 0;
-    await chatOverSse(`${d.url}/graphql`, await walletAuth(alice), { sessionId, text: 'long sse' }, (e) => {
+    await chatOverSse(`${d.url}/graphql`, await walletAuth(alice), { sessionId, text: LONG('long sse') }, (e) => {
       if (e.__typename !== 'ChatTextDelta') return;
       left = Date.now();
       return 'stop';
     });
     const log = await closed;
     expect(log.closedAt! - left).toBeLessThan(1_000);
+    expect(d.sim.control.counter('run.completed')).toBe(completed);
   });
 
-  const faults: Array<[string, () => void, string]> = [
-    ['Finn dropping the socket', () => d.sim.control.dropStreamAfter(2), 'UPSTREAM_UNAVAILABLE'],
-    ['an error frame', () => d.sim.control.sendErrorFrame(2), 'UPSTREAM_ERROR'],
-    ['a hung Finn that never answers pings', () => (d.sim.control.ignorePings(true), d.sim.control.setStream({ delayMs: 60_000 })), 'UPSTREAM_UNAVAILABLE'],
-    ["Finn's per-IP cap (4029)", () => d.sim.control.setWsLimitPerIp(0), 'RATE_LIMITED'],
+  // What arrives before the ChatError: the frames Finn sent before the fault, none lost.
+  const twoDeltas = ['ChatModelSelection', 'ChatTextDelta', 'ChatTextDelta'];
+  const faults: Array<[string, () => void, string, string[]]> = [
+    ['Finn dropping the socket', () => d.sim.control.dropStreamAfter(2), 'UPSTREAM_UNAVAILABLE', twoDeltas],
+    ['an error frame', () => d.sim.control.sendErrorFrame(2), 'UPSTREAM_ERROR', twoDeltas],
+    ['a hung Finn that never answers pings', () => (d.sim.control.ignorePings(true), d.sim.control.setStream({ delayMs: 60_000 })), 'UPSTREAM_UNAVAILABLE', ['ChatModelSelection']],
+    ["Finn's per-IP cap (4029)", () => d.sim.control.setWsLimitPerIp(0), 'RATE_LIMITED', ['ChatModelSelection']],
   ];
-  for (const [name, inject, code] of faults) {
+  for (const [name, inject, code, before] of faults) {
     it(`ends with exactly one ChatError ${code} and completes on ${name}`, async () => {
       const sessionId = await startChat(alice);
       inject();
       const res = await chatOverWs(await client(alice), { sessionId, text: 'fault' });
+      // Completed cleanly: no GraphQL error, no abnormal close.
+      expect(res.errors).toEqual([]);
+      expect(typenames(res.events)).toEqual([...before, 'ChatError']);
       const errors = res.events.filter((e) => e.__typename === 'ChatError');
       expect(errors).toHaveLength(1);
       expect(res.events.at(-1)).toMatchObject({ __typename: 'ChatError', code, message: expect.any(String), recoverable: expect.any(Boolean) });

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { conversationCipher } from '../../src/domain/memory-crypto.js';
 import { encodeIdCursor } from '../../src/domain/page-cursor.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +138,11 @@ describe('soul memory', () => {
     expect(asReader.events.items.map((e) => e.type)).toEqual(['POLICY_CHANGE', 'MESSAGE']);
     expect(code(await mutate(a, stranger, SEAL, { n: SHARED, c: 'pub' }))).toBe('FORBIDDEN');
     expect(code(await mutate(a, stranger, DELETE, { n: SHARED, c: 'pub' }))).toBe('FORBIDDEN');
+    // A policy reader is not the owner: once the owner seals the conversation, only ciphertext flags.
+    expect((await mutate(a, owner, SEAL, { n: SHARED, c: 'pub' })).body.errors).toBeUndefined();
+    const sealedForReader = (await readMemory(a, stranger, SHARED)).events.items.filter((e) => e.type === 'MESSAGE');
+    expect(sealedForReader).toHaveLength(1);
+    expect(sealedForReader.every((e) => e.encrypted && e.payload === null)).toBe(true);
     await mutate(a, owner, POLICY, { n: SHARED, p: 'NONE' });
     expect(code(await memoryAs(a, stranger, SHARED))).toBe('NOT_FOUND');
     // Strangers learn nothing from the owner-only mutations either.
@@ -158,12 +164,18 @@ describe('soul memory', () => {
       const r = await rawRows(tag, `SELECT type, payload, sealed FROM memory_events WHERE conversation_id = $1 AND type IN ('message', 'tool_use') ORDER BY id`, [chatSession]);
       return r.length >= 6 ? r : null;
     }, { what: 'sealed follow-up' });
+    const opened: unknown[] = [];
     for (const r of rows) {
       expect(r.payload).toBeNull();
       const bytes = r.sealed as Buffer;
       expect(bytes.length).toBeGreaterThan(28);
       expect(bytes.toString('latin1')).not.toMatch(/dragons|griffin|Echo/);
+      // Sealed under the configured DIXIE_MEMORY_SEAL_KEY and this conversation, and nothing else.
+      opened.push(conversationCipher(SEAL_KEY, chatSession).open(bytes));
+      expect(() => conversationCipher(`${SEAL_KEY}-other`, chatSession).open(bytes)).toThrow();
+      expect(() => conversationCipher(SEAL_KEY, 'another-conversation').open(bytes)).toThrow();
     }
+    expect(opened).toContainEqual({ role: 'user', text: 'secret griffin lair' });
     const ownerView = await eventsOf(a, NFT, chatSession, 7);
     const messages = ownerView.filter((e) => e.type === 'MESSAGE');
     expect(messages.every((e) => e.encrypted)).toBe(true);
@@ -181,8 +193,10 @@ describe('soul memory', () => {
 
   it('deletes a conversation: every payload erased in PostgreSQL, a delete event remains', async () => {
     const session = await startChatOn(a, owner, NFT);
-    await send(a, owner, session, 'forget the volcano');
+    await send(a, owner, session, 'forget the volcano volcano volcano volcano');
     await eventsOf(a, NFT, session, 3);
+    // The projection is cached with the topic in it (on the other instance too)...
+    expect((await readMemory(b, owner, NFT)).projection.recentTopics).toContain('volcano');
     const res = await mutate(a, owner, DELETE, { n: NFT, c: session });
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.deleteConversation).toMatchObject({ conversationId: session, erasedEventCount: 3 });
@@ -192,6 +206,9 @@ describe('soul memory', () => {
     expect(JSON.stringify(rows)).not.toContain('volcano');
     const view = await readMemory(a, owner, NFT, { c: session });
     expect(view.events.items[0]).toMatchObject({ type: 'DELETE', payload: { erasedEventCount: 3 } });
+    // ...and gone from it after the delete, on both instances.
+    expect(JSON.stringify(view.projection)).not.toContain('volcano');
+    expect(JSON.stringify((await readMemory(b, owner, NFT)).projection)).not.toContain('volcano');
     expect(view.conversations.items.find((c) => c.id === session)).toMatchObject({ deleted: true });
     // A sealed conversation is erased too (its ciphertext).
     const sealedErase = await mutate(a, owner, DELETE, { n: NFT, c: chatSession });

@@ -195,6 +195,19 @@ describe('dixie.signal.quality without a work queue of its own', () => {
         nc.publish(`${other}.dixie.signal.quality`, new TextEncoder().encode(JSON.stringify({ nftId: 'fallback:1', score: 0.5 })), { headers: h });
         return (await samples('fallback:1')) > 0;
       }, { intervalMs: 100, what: 'a signal applied through the plain subscription' });
+      // Without a stream of its own nothing dedupes before Dixie: its msg-id table applies a twice-published signal once.
+      const send = (nftId: string, id: string) => {
+        const h = natsHeaders();
+        h.set('Nats-Msg-Id', id);
+        nc.publish(`${other}.dixie.signal.quality`, new TextEncoder().encode(JSON.stringify({ nftId, score: 0.5 })), { headers: h });
+      };
+      send('fallback:2', 'fallback-dup');
+      send('fallback:2', 'fallback-dup');
+      send('fallback:3', 'fallback-after');
+      await waitFor(async () => (await samples('fallback:3')) === 1 && (await samples('fallback:2')) >= 1, { what: 'the signals applied' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await samples('fallback:2')).toBe(1);
+      expect(d.logs.filter((l) => l.event === 'quality_signal_duplicate' || (l.event === 'quality_signal_applied' && l.nft_id === 'fallback:2'))).toHaveLength(2);
     } finally {
       await d.stop();
       await jsm.streams.delete(`FOREIGN_${other.toUpperCase()}`);

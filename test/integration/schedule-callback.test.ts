@@ -123,6 +123,11 @@ describe('POST /api/schedule/callback', () => {
     expect(logged.map((l) => l.reason)).toEqual(['bad_signature', 'bad_signature', 'stale_timestamp', 'stale_timestamp']);
     expect(JSON.stringify(logged).toLowerCase()).not.toContain(upper.toLowerCase());
     expect(await executionsOf(schema.url, id)).toEqual([]);
+    // The window is the whole 300 s each way (rest.md), not narrower.
+    for (const offset of [-298, 298]) {
+      const res = await postCallback(a.url, { scheduleId: id, messageId: `edge-${offset}` }, { timestamp: String(nowS() + offset) });
+      expect(res.status).toBe(200);
+    }
     // The lower-case digest of the same request is accepted.
     expect((await postCallback(a.url, { scheduleId: id }, { timestamp: ts, signature: upper.toLowerCase() })).status).toBe(200);
   });

@@ -87,6 +87,11 @@ describe('Dixie-fired schedules across two instances (B7 answers 404)', () => {
     expect(rows.every((r) => r.status === 'SUCCESS' && r.source === 'dixie' && r.attempts === 1)).toBe(true);
     expect(new Set(rows.map((r) => r.fire_at!.toISOString())).size).toBe(rows.length);
     for (const r of rows) expect(promptsFor(sim, r.id)).toBe(1);
+    // And no prompt went out for this NFT without a recorded execution.
+    const sent = sim.control.requests.filter(
+      (r) => r.route === 'sessions.message' && String(r.headers['x-request-id']).startsWith('schedule-') && sim.control.sessions.get(r.path.split('/')[3] ?? '')?.tokenId === 'mibera:7',
+    );
+    expect(sent).toHaveLength(rows.length);
     // Each firing talks to a session of the schedule's NFT (its personality), as startChat(nftId) does.
     const sessionOf = (executionId: string) =>
       sim.control.requests.find((r) => r.route === 'sessions.message' && r.headers['x-request-id'] === `schedule-${executionId}`)?.path.split('/')[3];

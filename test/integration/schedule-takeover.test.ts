@@ -84,11 +84,15 @@ describe('an instance dying mid-firing', () => {
     const [claimed] = await executionsOf(schema.url, id);
     expect(claimed).toMatchObject({ status: 'RUNNING', attempts: 1 });
     expect(claimed!.fire_at!.getTime()).toBe(dueAt.getTime());
+    // A second instance ticking (every 200 ms) beside a live lease leaves the firing alone.
+    const other = await startSurvivor();
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await executionsOf(schema.url, id)).find((r) => r.id === claimed!.id)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+    expect(executionLogs(other, 'schedule_firing_taken_over', String(claimed!.id))).toEqual([]);
     proc.child.kill('SIGKILL');
     expect(await proc.exited).toBeNull();
     sim.control.hang('sessions.message', false);
 
-    const other = await startSurvivor();
     // Wait for the claimed execution itself: the schedule is due every minute, so a later firing
     // may succeed first when the test crosses a minute boundary.
     await waitFor(async () => (await executionsOf(schema.url, id)).some((r) => r.id === claimed!.id && r.status === 'SUCCESS'), {

@@ -121,7 +121,9 @@ export function runAgent(state: SimState, session: SimSession, text: string, sin
       try {
         if (state.closed) return end('closed');
         const frame = frames[sent]!;
-        const { dropStreamAfter, errorFrame } = state.faults;
+        const { dropStreamAfter, errorFrame, stallStreamAfter } = state.faults;
+        // Hung: nothing more is sent; abort() or the socket closing ends the run.
+        if (stallStreamAfter !== null && sent >= stallStreamAfter) return;
         if (dropStreamAfter !== null && sent >= dropStreamAfter) {
           sink.drop();
           return end('dropped');

@@ -18,6 +18,7 @@ const faultsBody = z.object({
     afterFrames: z.number().int().min(0), message: z.string().optional(), recoverable: z.boolean().optional(), continues: z.boolean().optional(),
   })]).optional(),
   ignorePings: z.boolean().optional(),
+  stallStreamAfter: z.number().int().min(0).nullable().optional(),
   absent: z.union([z.string(), z.array(z.string()), z.object({ path: z.string(), on: z.boolean().optional() })]).optional(),
   present: z.union([z.string(), z.array(z.string())]).optional(),
   wsLimitPerIp: z.number().int().min(0).optional(),
@@ -85,6 +86,7 @@ function applyFaults(control: SimControl, body: z.infer<typeof faultsBody>): voi
     else control.sendErrorFrame(rule.afterFrames, rule);
   }
   if (body.ignorePings !== undefined) control.ignorePings(body.ignorePings);
+  if (body.stallStreamAfter !== undefined) control.stallStreamAfter(body.stallStreamAfter);
   if (body.absent !== undefined) {
     const rule = body.absent;
     if (typeof rule === 'object' && !Array.isArray(rule)) control.absent(rule.path, rule.on ?? true);

@@ -31,6 +31,8 @@ export interface SimControl {
   /** After `afterFrames` frames, a run sends `error {message, recoverable}` and stops. */
   sendErrorFrame(afterFrames: number | null, opts?: { message?: string; recoverable?: boolean; continues?: boolean }): void;
   ignorePings(on: boolean): void;
+  /** After `frames` frames a run goes silent (with ignorePings: a Finn hung mid-stream). */
+  stallStreamAfter(frames: number | null): void;
   /** Answers `path` with Finn's plain-text 404, as a Finn that does not serve it. */
   absent(path: string, on?: boolean): void;
   setWsLimitPerIp(n: number): void;
@@ -105,6 +107,7 @@ export function faultsToJson(faults: FaultState): Record<string, unknown> {
     dropStreamAfter: faults.dropStreamAfter,
     errorFrame: faults.errorFrame,
     ignorePings: faults.ignorePings,
+    stallStreamAfter: faults.stallStreamAfter,
   };
 }
 
@@ -144,6 +147,7 @@ export function createControl(state: SimState, ws: WsStream, onRefuse: () => voi
       };
     },
     ignorePings: (on) => { faults().ignorePings = on; },
+    stallStreamAfter: (frames) => { faults().stallStreamAfter = frames; },
     absent: (path, on = true) => {
       if (on) faults().absent.add(path);
       else faults().absent.delete(path);

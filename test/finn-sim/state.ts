@@ -37,6 +37,8 @@ export interface FaultState {
   /** `continues`: the run goes on after the error frame (a recoverable error Finn got past). */
   errorFrame: { afterFrames: number; message: string; recoverable: boolean; continues: boolean } | null;
   ignorePings: boolean;
+  /** After this many frames a run sends nothing more (a hung agent) until it is aborted or its socket closes. */
+  stallStreamAfter: number | null;
 }
 
 export interface RuntimeConfig {
@@ -90,7 +92,7 @@ export function evictIdleSessions(state: SimState, now = Date.now()): void {
 export function emptyFaults(): FaultState {
   return {
     latency: new Map(), errorRate: new Map(), failWith: new Map(), hang: new Set(), absent: new Set(),
-    refuseConnections: false, dropStreamAfter: null, errorFrame: null, ignorePings: false,
+    refuseConnections: false, dropStreamAfter: null, errorFrame: null, ignorePings: false, stallStreamAfter: null,
   };
 }
 

@@ -264,7 +264,7 @@ describe('chat stream safety', () => {
   const faults: Array<[string, () => void, string, string[]]> = [
     ['Finn dropping the socket', () => d.sim.control.dropStreamAfter(2), 'UPSTREAM_UNAVAILABLE', twoDeltas],
     ['an error frame', () => d.sim.control.sendErrorFrame(2), 'UPSTREAM_ERROR', twoDeltas],
-    ['a hung Finn that never answers pings', () => (d.sim.control.ignorePings(true), d.sim.control.setStream({ delayMs: 60_000 })), 'UPSTREAM_UNAVAILABLE', ['ChatModelSelection']],
+    ['a Finn that hangs mid-stream and never answers pings', () => (d.sim.control.ignorePings(true), d.sim.control.stallStreamAfter(2)), 'UPSTREAM_UNAVAILABLE', twoDeltas],
     ["Finn's per-IP cap (4029)", () => d.sim.control.setWsLimitPerIp(0), 'RATE_LIMITED', ['ChatModelSelection']],
   ];
   for (const [name, inject, code, before] of faults) {

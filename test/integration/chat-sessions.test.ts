@@ -175,6 +175,8 @@ describe('without a database, and with the Finn circuit open', () => {
     const chat = await chatOverWs(c, { sessionId: id, text: 'x' });
     await c.dispose();
     expect(chat.events).toEqual([{ __typename: 'ChatError', code: 'UPSTREAM_UNAVAILABLE', message: expect.any(String), recoverable: true, retryAfter: expect.any(Number) }]);
+    const sse = await chatOverSse(`${d.url}/graphql`, auth, { sessionId: id, text: 'x' });
+    expect(sse.events).toEqual(chat.events.map((e) => ({ ...e, retryAfter: expect.any(Number) })));
 
     const upstream = d.sim.control.requests.slice(before.requests).filter((r) => !r.path.startsWith('/health'));
     expect(upstream).toEqual([]);

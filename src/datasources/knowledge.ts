@@ -1,6 +1,5 @@
 import { isStale, staleShareStatus } from '../domain/governor.js';
 import { createCachedProbe } from './cached-probe.js';
-import { dixieError } from '../errors.js';
 import { FinnContractError, toClientError } from './finn/errors.js';
 import type { FinnBreaker, FinnClient } from './finn/index.js';
 import type { KnowledgeMetadata } from './finn/schemas.js';
@@ -20,8 +19,8 @@ export interface KnowledgeSource {
   snapshot(): Promise<KnowledgeSnapshot>;
   /**
    * For a client field: the last answer Finn gave (or the 404 fallback, `metadata: null`, also
-   * used for an answer off the contract). When Finn has never answered, asks it now, and throws
-   * UPSTREAM_UNAVAILABLE at once while the circuit is open, or the failure of that call.
+   * used for an answer off the contract). When Finn has never answered, asks it now and throws the
+   * failure of that call (UPSTREAM_UNAVAILABLE at once while the circuit is open).
    */
   forClient(): Promise<KnowledgeSnapshot>;
   corpus(): Promise<{ document_count: number; last_indexed: string | null }>;
@@ -56,9 +55,8 @@ export function createKnowledgeSource(finn: FinnClient, breaker: FinnBreaker, op
     async forClient() {
       const snap = await probe.get();
       if (servable(snap)) return snap;
-      const retryAfterS = Math.ceil(breaker.retryAfterMs() / 1000);
-      if (breaker.state() === 'OPEN' && retryAfterS > 0) throw dixieError('UPSTREAM_UNAVAILABLE', 'The agent runtime is unavailable', { retryAfter: retryAfterS });
-      // Nothing to serve yet: this request asks Finn now (one call shared with any concurrent one), as an uncached oracle does.
+      // Nothing to serve yet: this request asks Finn now (one call shared with any concurrent one), as
+      // an uncached oracle does. With the circuit open the breaker refuses it without touching Finn.
       probe.invalidate();
       void probe.get();
       await probe.settle();
